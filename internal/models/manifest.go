@@ -162,3 +162,17 @@ func (m *Manifest) expected(dest string) (string, bool) {
 	}
 	return "", false
 }
+
+// Files lists every cache file the manifest names, fetched then converted.
+func (m *Manifest) Files() []string {
+	var out []string
+	for _, p := range m.Packages {
+		for _, f := range p.Files {
+			out = append(out, f.Dest)
+		}
+	}
+	for _, c := range m.Converted {
+		out = append(out, c.Dest)
+	}
+	return out
+}
