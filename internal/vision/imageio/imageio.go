@@ -35,10 +35,10 @@ const (
 
 // Error sentinels, wrapped in errors that name the file.
 var (
-	ErrEmpty       = errors.New("empty file")
-	ErrUnknown     = errors.New("not a JPEG or PNG image")
-	ErrTooLarge    = errors.New("image too large")
-	ErrCorrupt     = errors.New("corrupt or truncated image")
+	ErrEmpty    = errors.New("empty file")
+	ErrUnknown  = errors.New("not a JPEG or PNG image")
+	ErrTooLarge = errors.New("image too large")
+	ErrCorrupt  = errors.New("corrupt or truncated image")
 )
 
 // Sniff identifies the format from the first bytes, "" if unknown.
@@ -155,12 +155,16 @@ func ToBGR(img image.Image) []byte {
 	out := make([]byte, w*h*3)
 	switch m := img.(type) {
 	case *image.YCbCr:
+		sx, sy := chromaShift(m.SubsampleRatio)
 		for y := 0; y < h; y++ {
 			o := y * w * 3
+			yrow := m.Y[(b.Min.Y+y-m.Rect.Min.Y)*m.YStride+(b.Min.X-m.Rect.Min.X):]
+			crow := ((b.Min.Y+y)>>sy - m.Rect.Min.Y>>sy) * m.CStride
+			cx0 := m.Rect.Min.X >> sx
+			cb, cr := m.Cb[crow:], m.Cr[crow:]
 			for x := 0; x < w; x++ {
-				yi := m.YOffset(b.Min.X+x, b.Min.Y+y)
-				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
-				r, g, bl := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+				ci := (b.Min.X+x)>>sx - cx0
+				r, g, bl := color.YCbCrToRGB(yrow[x], cb[ci], cr[ci])
 				out[o], out[o+1], out[o+2] = bl, g, r
 				o += 3
 			}
@@ -212,6 +216,23 @@ func ToBGR(img image.Image) []byte {
 		}
 	}
 	return out
+}
+
+// chromaShift gives the log2 horizontal and vertical chroma subsampling.
+func chromaShift(r image.YCbCrSubsampleRatio) (sx, sy uint) {
+	switch r {
+	case image.YCbCrSubsampleRatio422:
+		return 1, 0
+	case image.YCbCrSubsampleRatio420:
+		return 1, 1
+	case image.YCbCrSubsampleRatio440:
+		return 0, 1
+	case image.YCbCrSubsampleRatio411:
+		return 2, 0
+	case image.YCbCrSubsampleRatio410:
+		return 2, 1
+	}
+	return 0, 0
 }
 
 // overWhite composites a non-premultiplied 8-bit channel with alpha a over white.
