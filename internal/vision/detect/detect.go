@@ -36,7 +36,11 @@ type Options struct {
 }
 
 const (
-	// DefaultMinScore was tuned on pascal-faces/training.xml.
+	// DefaultMinScore was tuned on pascal-faces/training.xml, native and
+	// pasted into 640–1920 px frames (TestSmallFacesInLargeFrames): 0.7
+	// loses recall (0.83 at native size), 0.5 and below add false
+	// positives in tiled frames (0.5 per image at 1920 px), 0.6 has
+	// neither.
 	DefaultMinScore = 0.6
 	// DefaultMinFace is the face side in pixels down to which Detect
 	// searches by default.
@@ -183,7 +187,7 @@ func (d *Detector) Detect(img gocv.Mat) ([]vision.Face, error) {
 		}
 	}
 	d.cands = all
-	merged := blend(all, d.opts.BlendIoU)
+	merged := suppressContained(blend(all, d.opts.BlendIoU), containedFrac)
 	faces := make([]vision.Face, 0, len(merged))
 	for i := range merged {
 		if merged[i].score >= d.opts.MinScore {
@@ -261,6 +265,7 @@ func tileStarts(n, t, overlap int) []int {
 // square input) and appends the candidates in img pixels. For a tile
 // (r != full) candidates whose box crosses an inner tile edge are dropped:
 // the overlapping neighbour tile or the full pass sees that face whole.
+// So are large candidates (see tileMax).
 func (d *Detector) pass(dst []candidate, img gocv.Mat, r, full image.Rectangle) ([]candidate, error) {
 	rw, rh := r.Dx(), r.Dy()
 	scale := float64(d.side) / float64(max(rw, rh))
@@ -317,6 +322,11 @@ func (d *Detector) pass(dst []candidate, img gocv.Mat, r, full image.Rectangle) 
 	// normalised input square → image pixels
 	k := float32(max(rw, rh))
 	ox, oy := float32(r.Min.X), float32(r.Min.Y)
+	// Tiles keep faces up to twice the full pass's limit, and at most half
+	// the tile: larger faces are the full pass's job (its recall there is
+	// 1.0), and tiles cutting through large structures produced false
+	// positives (sample1.jpg: a 329 px box on background clutter).
+	tileMax := min(float32(max(rw, rh))/2, 2*float32(d.fullMin(full.Dx(), full.Dy())))
 	kept := dst[:start]
 	for _, c := range dst[start:] {
 		for j := 0; j < 16; j += 2 {
@@ -328,7 +338,7 @@ func (d *Detector) pass(dst []candidate, img gocv.Mat, r, full image.Rectangle) 
 			c.g[j] = c.g[j]*k + ox
 			c.g[j+1] = c.g[j+1]*k + oy
 		}
-		if r != full && crossesInnerEdge(c.box(), r, full) {
+		if r != full && (crossesInnerEdge(c.box(), r, full) || max(c.g[2], c.g[3]) > tileMax) {
 			continue
 		}
 		kept = append(kept, c)

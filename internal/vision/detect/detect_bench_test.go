@@ -4,7 +4,6 @@ import (
 	"image"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -12,7 +11,7 @@ import (
 	"github.com/laned/laned/internal/vision/imageio"
 )
 
-// repoRoot is the module root, two levels up from this package... three.
+// repoRoot is the module root, relative to this package.
 var repoRoot = filepath.Join("..", "..", "..")
 
 // modelDir is the model cache; tests that need it skip when it is absent.
@@ -96,4 +95,4 @@ func BenchmarkDetect640x480Front(b *testing.B) {
 	benchDetect(b, 640, 480, Options{Model: Front, MinFace: -1})
 }
 
-var _ = runtime.NumCPU
+
