@@ -15,9 +15,9 @@ func box(x, y, w, h float32) vision.Box { return vision.Box{X0: x, Y0: y, X1: x 
 func TestMatchBoxes(t *testing.T) {
 	face := func(x, y, w, h float32) LabelledBox { return LabelledBox{Box: box(x, y, w, h)} }
 	tests := []struct {
-		name                              string
-		truth                             []LabelledBox
-		dets                              []vision.Box
+		name                             string
+		truth                            []LabelledBox
+		dets                             []vision.Box
 		faces, found, detected, falsePos int
 	}{
 		{"exact", []LabelledBox{face(0, 0, 10, 10)}, []vision.Box{box(0, 0, 10, 10)}, 1, 1, 1, 0},

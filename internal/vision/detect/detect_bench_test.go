@@ -94,5 +94,3 @@ func BenchmarkDetect1920x1080NoTiles(b *testing.B) {
 func BenchmarkDetect640x480Front(b *testing.B) {
 	benchDetect(b, 640, 480, Options{Model: Front, MinFace: -1})
 }
-
-
