@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/laned/laned/internal/models"
 	"github.com/laned/laned/internal/vision/detect"
 	"github.com/laned/laned/internal/vision/imageio"
 	"github.com/laned/laned/internal/vision/quality"
@@ -68,7 +69,7 @@ type detectFlags struct {
 
 func addDetectFlags(fs *flag.FlagSet) *detectFlags {
 	return &detectFlags{
-		models:   fs.String("models", "models/cache", "model cache directory"),
+		models:   fs.String("models", "", "model cache directory (default $LANED_MODEL_DIR, else models/cache of this checkout)"),
 		model:    fs.String("model", string(detect.Back), "BlazeFace variant: back (256 px, far faces) or front (128 px)"),
 		minScore: fs.Float64("min-score", detect.DefaultMinScore, "lowest face confidence reported"),
 		minFace:  fs.Int("min-face", detect.DefaultMinFace, "smallest face side in pixels to search for (adds tiles on large images); -1: full-frame pass only"),
@@ -77,7 +78,14 @@ func addDetectFlags(fs *flag.FlagSet) *detectFlags {
 }
 
 func (f *detectFlags) open() (*detect.Detector, error) {
-	return detect.Open(*f.models, detect.Options{
+	dir := *f.models
+	if dir == "" {
+		var err error
+		if dir, err = models.Dir(); err != nil {
+			return nil, err
+		}
+	}
+	return detect.Open(dir, detect.Options{
 		Model:    detect.Model(*f.model),
 		MinScore: float32(*f.minScore),
 		MinFace:  *f.minFace,
@@ -104,11 +112,11 @@ type faceResult struct {
 func detectFile(det *detect.Detector, path string) detectResult {
 	r := detectResult{Image: path, Faces: []faceResult{}}
 	img, err := imageio.Load(path)
+	defer img.Close() // empty but allocated on error
 	if err != nil {
 		r.Error = err.Error()
 		return r
 	}
-	defer img.Close()
 	r.Width, r.Height = img.Cols(), img.Rows()
 	faces, err := det.Detect(img)
 	if err != nil {

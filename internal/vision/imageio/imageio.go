@@ -118,8 +118,8 @@ func CheckHeader(name string, data []byte) (Header, error) {
 // Decode decodes a JPEG or PNG held in data into a new 8-bit BGR Mat
 // (CV_8UC3) that the caller must Close. name (usually the file path) is
 // used in errors only. Truncated or corrupt data is an error, never a
-// partly grey image. On error the returned Mat is empty (and safe to
-// Close).
+// partly grey image. On error the returned Mat is empty but allocated:
+// Close it on every path (defer m.Close() right after the call).
 func Decode(name string, data []byte) (gocv.Mat, error) {
 	h, err := CheckHeader(name, data)
 	if err != nil {
