@@ -276,6 +276,9 @@ func (d *Detector) pass(dst []candidate, img gocv.Mat, r, full image.Rectangle) 
 		src = img.Region(r)
 		defer src.Close()
 	}
+	// INTER_AREA when shrinking by more than 2 (~1.8 ms for 640×480, vs
+	// less for linear, but linear cost recall: 0.89 vs 0.94 on
+	// training.xml in 640×480 frames, and added false positives).
 	interp := gocv.InterpolationLinear
 	if scale < 0.5 {
 		interp = gocv.InterpolationArea
