@@ -105,12 +105,31 @@ func TestDecodeGood(t *testing.T) {
 	for i := 3; i < len(half.Pix); i += 4 {
 		half.Pix[i] = 128
 	}
+	pal := image.NewPaletted(image.Rect(0, 0, 32, 24), color.Palette{color.NRGBA{255, 0, 0, 255}, color.NRGBA{0, 0, 255, 255}})
+	for y := 0; y < 24; y++ {
+		for x := 16; x < 32; x++ {
+			pal.SetColorIndex(x, y, 1)
+		}
+	}
+	g16 := image.NewGray16(image.Rect(0, 0, 32, 24))
+	for i := 0; i < len(g16.Pix); i += 2 {
+		g16.Pix[i], g16.Pix[i+1] = 0x80, 0xFF // 0x80FF → 128
+	}
+	n64 := image.NewNRGBA64(image.Rect(0, 0, 32, 24))
+	for y := 0; y < 24; y++ {
+		for x := 0; x < 32; x++ {
+			n64.SetNRGBA64(x, y, color.NRGBA64{R: 0xFFFF, A: 0x8080}) // half-transparent red
+		}
+	}
 	tests := []struct {
 		name       string
 		data       []byte
 		left, righ [3]int // BGR at (2,0) and (w-3,0)
 		tol        int
 	}{
+		{"png paletted", encPNG(t, pal), [3]int{0, 0, 255}, [3]int{255, 0, 0}, 0},
+		{"png gray 16-bit", encPNG(t, g16), [3]int{128, 128, 128}, [3]int{128, 128, 128}, 1},
+		{"png 16-bit half alpha", encPNG(t, n64), [3]int{127, 127, 255}, [3]int{127, 127, 255}, 1},
 		{"jpeg color", encJPEG(t, testImage(32, 24)), [3]int{0, 0, 255}, [3]int{255, 0, 0}, 24},
 		{"png color", encPNG(t, testImage(32, 24)), [3]int{0, 0, 255}, [3]int{255, 0, 0}, 0},
 		{"jpeg gray", encJPEG(t, gray), [3]int{200, 200, 200}, [3]int{200, 200, 200}, 3},
