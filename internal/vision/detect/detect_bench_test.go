@@ -91,6 +91,9 @@ func BenchmarkDetect640x480MinFace24(b *testing.B) { benchDetect(b, 640, 480, Op
 func BenchmarkDetect1920x1080NoTiles(b *testing.B) {
 	benchDetect(b, 1920, 1080, Options{MinFace: -1})
 }
+func BenchmarkDetect1920x1080MinFace64(b *testing.B) {
+	benchDetect(b, 1920, 1080, Options{MinFace: 64})
+}
 func BenchmarkDetect640x480Front(b *testing.B) {
 	benchDetect(b, 640, 480, Options{Model: Front, MinFace: -1})
 }
