@@ -14,4 +14,24 @@
 //
 // Model files are verified by size and SHA-256 before OpenCV reads them:
 // OpenCV aborts the process on a malformed ONNX file.
+//
+// # Tiling
+//
+// The back model finds faces down to about 14 px at its 256 px input
+// (TestMinModelFace: recall 0.98 at 14–16 px, 0.77 at 8–10 px). In a
+// 640×480 frame that is a 35 px face, so the default (MinFace 36) runs
+// one pass. In larger frames the full pass alone loses small faces
+// (pascal-faces pasted into a 1920×1440 frame: recall 0.20 on
+// testing.xml), so Detect adds overlapping tiles sized to resolve
+// MinFace (recall 1.00 there, TestSmallFacesInLargeFrames). Each tile
+// costs one more network pass (~10–20 ms on the 2-core test machine,
+// depending on load):
+//
+//	frame       MinFace   passes
+//	640×480     36 (def)  1
+//	1920×1080   36 (def)  9
+//	1920×1080   64        3
+//	1920×1080   -1        1   (faces ≥ ~105 px only)
+//
+// A booth that knows its faces are larger sets MinFace accordingly.
 package detect
