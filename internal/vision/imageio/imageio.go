@@ -139,11 +139,16 @@ func Decode(name string, data []byte) (gocv.Mat, error) {
 	if b.Dx() != h.Width || b.Dy() != h.Height {
 		return gocv.NewMat(), fmt.Errorf("image %s: %w: decoded %dx%d, header %dx%d", name, ErrCorrupt, b.Dx(), b.Dy(), h.Width, h.Height)
 	}
-	bgr := ToBGR(img)
-	m, err := gocv.NewMatFromBytes(h.Height, h.Width, gocv.MatTypeCV8UC3, bgr)
-	if err != nil {
-		return gocv.NewMat(), fmt.Errorf("image %s: %w", name, err)
+	// Convert straight into memory OpenCV owns. (gocv.NewMatFromBytes
+	// would wrap the Go slice without copying: a Region of that Mat
+	// outliving it would read freed Go memory.)
+	m := gocv.NewMatWithSize(h.Height, h.Width, gocv.MatTypeCV8UC3)
+	px, err := m.DataPtrUint8()
+	if err != nil || len(px) != h.Width*h.Height*3 {
+		m.Close()
+		return gocv.NewMat(), fmt.Errorf("image %s: allocate %dx%d: %v", name, h.Width, h.Height, err)
 	}
+	toBGR(img, px)
 	return m, nil
 }
 
@@ -151,8 +156,15 @@ func Decode(name string, data []byte) (gocv.Mat, error) {
 // white; gray is replicated.
 func ToBGR(img image.Image) []byte {
 	b := img.Bounds()
+	out := make([]byte, b.Dx()*b.Dy()*3)
+	toBGR(img, out)
+	return out
+}
+
+// toBGR writes img as packed BGR rows into out (len w*h*3).
+func toBGR(img image.Image, out []byte) {
+	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	out := make([]byte, w*h*3)
 	switch m := img.(type) {
 	case *image.YCbCr:
 		sx, sy := chromaShift(m.SubsampleRatio)
@@ -215,7 +227,6 @@ func ToBGR(img image.Image) []byte {
 			}
 		}
 	}
-	return out
 }
 
 // chromaShift gives the log2 horizontal and vertical chroma subsampling.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -11,6 +12,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -325,3 +327,60 @@ func benchDecode(b *testing.B, viaOpenCV bool) {
 // untrusted data, the peer for the cost ratio).
 func BenchmarkDecode(b *testing.B)       { benchDecode(b, false) }
 func BenchmarkDecodeOpenCV(b *testing.B) { benchDecode(b, true) }
+
+// TestDecodeOwnsPixels: a Region of a decoded Mat stays valid after the
+// Go side is collected (the pixels live in OpenCV's memory), and a decode
+// loop keeps resident memory flat.
+func TestDecodeOwnsPixels(t *testing.T) {
+	data := encPNG(t, testImage(64, 48))
+	m, err := Decode("x.png", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roi := m.Region(image.Rect(0, 0, 8, 8))
+	defer roi.Close()
+	defer m.Close()
+	runtime.GC()
+	junk := make([][]byte, 0, 64)
+	for i := 0; i < 64; i++ {
+		junk = append(junk, bytes.Repeat([]byte{0xAA}, 64*48*3))
+	}
+	runtime.KeepAlive(junk)
+	if got := bgrAt(t, roi, 2, 0); got != [3]int{0, 0, 255} {
+		t.Errorf("region pixel %v after GC, want red", got)
+	}
+
+	if testing.Short() {
+		return
+	}
+	big := encJPEG(t, testImage(1280, 720))
+	loop := func(n int) {
+		for i := 0; i < n; i++ {
+			m, err := Decode("loop.jpg", big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Close()
+		}
+	}
+	loop(10)
+	runtime.GC()
+	before := rssBytes(t)
+	loop(40) // 40 × 2.7 MB of BGR pixels
+	runtime.GC()
+	if grown := rssBytes(t) - before; grown > 16<<20 {
+		t.Errorf("RSS grew %d bytes over 40 decodes: a Mat leaks", grown)
+	}
+}
+
+func rssBytes(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skipf("no /proc/self/statm: %v", err)
+	}
+	var size, res int64
+	if _, err := fmt.Sscan(string(b), &size, &res); err != nil {
+		t.Fatal(err)
+	}
+	return res * int64(os.Getpagesize())
+}
