@@ -27,7 +27,9 @@ type Options struct {
 	// find. When the full-frame pass cannot resolve faces that small (the
 	// network sees the frame at 256 px), Detect adds a pass over
 	// overlapping tiles. 0 means DefaultMinFace; a negative value turns
-	// tiling off (full-frame pass only).
+	// tiling off (full-frame pass only). The resolution limit was measured
+	// for the back model and is assumed for the front one (which sees the
+	// frame at 128 px, so it tiles a 640×480 frame at the default).
 	MinFace int
 	// MaxTiles caps the number of tiles per image (cost control for very
 	// large frames); default 16. When the cap is hit the tiles grow, and
