@@ -52,7 +52,8 @@ type Limits struct {
 	// AtBound is what a new summary does when only summaries are left.
 	AtBound Policy
 	// MaxQuarantine bounds the quarantine; beyond it the oldest quarantined
-	// message is deleted (counted in Stats.QuarantineDropped). Default 10000.
+	// message is deleted (counted in Stats.QuarantineDropped). Default 1000.
+	// Quarantined messages do not count against MaxBytes.
 	MaxQuarantine int
 }
 
@@ -85,14 +86,22 @@ const (
 	defaultMaxPayload    = 256 << 10
 	defaultEventMaxAge   = 30 * 24 * time.Hour
 	defaultHealthMaxAge  = time.Hour
-	defaultMaxQuarantine = 10000
+	defaultMaxQuarantine = 1000
 )
 
 func (o Options) withDefaults() (Options, error) {
 	l := &o.Limits
-	if l.MaxBytes < 0 || l.MaxPayload < 0 || l.MaxQuarantine < 0 || o.MaxBatch < 0 ||
-		o.MaxAttempts < 0 || o.LockTimeout < 0 || o.MaxBatchDelay < 0 || o.PruneInterval < 0 {
-		return o, fmt.Errorf("outbox: negative limit or option in %+v", o)
+	for _, v := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxBytes", l.MaxBytes}, {"MaxPayload", int64(l.MaxPayload)}, {"MaxQuarantine", int64(l.MaxQuarantine)},
+		{"MaxBatch", int64(o.MaxBatch)}, {"MaxAttempts", int64(o.MaxAttempts)}, {"LockTimeout", int64(o.LockTimeout)},
+		{"MaxBatchDelay", int64(o.MaxBatchDelay)}, {"PruneInterval", int64(o.PruneInterval)},
+	} {
+		if v.v < 0 {
+			return o, fmt.Errorf("outbox: negative limit or option %s (%d)", v.name, v.v)
+		}
 	}
 	if l.AtBound > DropOldest {
 		return o, fmt.Errorf("outbox: unknown bound policy %d", l.AtBound)

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/laned/laned/internal/clock"
 )
@@ -328,4 +331,61 @@ func TestConcurrentEnqueueGroupsCommits(t *testing.T) {
 		t.Fatalf("no group commit: %d records in %d batches", s.Records, s.Batches)
 	}
 	t.Logf("%d records in %d batches", s.Records, s.Batches)
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.db")
+	if err := os.WriteFile(garbage, bytes.Repeat([]byte("not a bbolt file "), 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	future := filepath.Join(dir, "future.db")
+	db, err := bbolt.Open(future, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bbolt.Tx) error {
+		b, _ := tx.CreateBucket(bucketMeta)
+		return b.Put(keyFormat, []byte{9})
+	})
+	db.Close()
+	tests := []struct {
+		name string
+		path string
+		opts Options
+		want string
+	}{
+		{"not bbolt", garbage, Options{}, "outbox: open " + garbage},
+		{"newer format", future, Options{}, "unsupported outbox format 09"},
+		{"missing dir", filepath.Join(dir, "no", "such", "x.db"), Options{}, "no such file or directory"},
+		{"negative limit", filepath.Join(dir, "x.db"), Options{Limits: Limits{MaxBytes: -1}}, "negative limit or option MaxBytes (-1)"},
+		{"payload over bound", filepath.Join(dir, "x.db"), Options{Limits: Limits{MaxBytes: 1000, MaxPayload: 2000}}, "does not fit max bytes"},
+		{"bad policy", filepath.Join(dir, "x.db"), Options{Limits: Limits{AtBound: 7}}, "unknown bound policy 7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			ob, err := Open(tt.path, tt.opts)
+			if err == nil {
+				ob.Close()
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q lacks %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBatchDelay(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.MaxBatchDelay = 2 * time.Millisecond; o.MaxBatch = 8 })
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() { f.enqueue(KindEvent, "e") })
+	}
+	wg.Wait()
+	s := f.ob.Stats()
+	if s.Records != 32 || s.Batches < 4 {
+		t.Fatalf("32 records in %d batches of at most 8", s.Batches)
+	}
 }
