@@ -12,6 +12,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -121,8 +122,15 @@ func readSpec(path string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read frame list: %w", err)
 	}
+	return parseSpec(b, path)
+}
+
+// parseSpec decodes and checks a frame list; path only names it in errors.
+func parseSpec(b []byte, path string) (*Spec, error) {
 	var s Spec
-	if err := json.Unmarshal(b, &s); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("parse frame list %s: %w", path, err)
 	}
 	seen := map[string]bool{}
