@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -49,6 +50,10 @@ func (o *Outbox) commitLoop() {
 			return
 		}
 		ops := []*op{first}
+		// Producers woken by the previous commit are runnable but may not
+		// have sent again yet; let them, so they join this batch instead
+		// of forming the next one (measured: batches twice as large).
+		runtime.Gosched()
 		var timeout <-chan time.Time
 		var timer *time.Timer
 		if o.opts.MaxBatchDelay > 0 {
