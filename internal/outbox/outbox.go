@@ -383,54 +383,86 @@ func (o *Outbox) view(fn func(*bbolt.Tx) error) error {
 // Check verifies the bbolt file (pages, freelist: what `bbolt check` does)
 // and the outbox's own invariants: 8-byte keys, decodable records of the
 // bucket's kind, a seq counter ahead of every key. It returns all problems
-// found, joined, or nil.
+// found (up to 20), joined, or nil.
 func (o *Outbox) Check() error {
+	var err error
+	if verr := o.view(func(tx *bbolt.Tx) error { err = checkTx(tx); return nil }); verr != nil {
+		return verr
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: check %s: %w", o.path, err)
+	}
+	return nil
+}
+
+// CheckFile checks the outbox file at path like Check, read-only: it does
+// not create a missing file, and fails with ErrLocked after timeout when a
+// running laned holds the file. For `laned check`.
+func CheckFile(path string, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: timeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return fmt.Errorf("outbox: check %s: %w (waited %s)", path, ErrLocked, timeout)
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: check %s: %w", path, err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketOf(KindSummary), bucketOf(KindEvent), bucketOf(KindHealth), bucketQuarantine} {
+			if tx.Bucket(name) == nil {
+				return fmt.Errorf("not an outbox: no bucket %q", name)
+			}
+		}
+		return checkTx(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("outbox: check %s: %w", path, err)
+	}
+	return nil
+}
+
+func checkTx(tx *bbolt.Tx) error {
 	var errs []error
-	add := func(err error) bool {
+	add := func(err error) {
 		if len(errs) < 20 {
 			errs = append(errs, err)
 		}
-		return len(errs) < 20
 	}
-	err := o.view(func(tx *bbolt.Tx) error {
-		for err := range tx.Check() {
-			add(fmt.Errorf("bbolt: %w", err))
-		}
-		var last uint64
-		if v := tx.Bucket(bucketMeta).Get(keySeq); len(v) == 8 {
-			last = binary.BigEndian.Uint64(v)
-		} else {
-			add(fmt.Errorf("meta seq missing or %d bytes", len(v)))
-		}
-		for _, name := range [][]byte{bucketOf(KindSummary), bucketOf(KindEvent), bucketOf(KindHealth), bucketQuarantine} {
-			err := tx.Bucket(name).ForEach(func(k, v []byte) error {
-				seq, ok := seqOf(k)
-				if !ok {
-					add(fmt.Errorf("bucket %s: key %x is not a seq", name, k))
-					return nil
-				}
-				if seq > last {
-					add(fmt.Errorf("bucket %s: seq %d ahead of the counter %d", name, seq, last))
-				}
-				m, err := decodeRecord(seq, v)
-				if err != nil && !bytes.Equal(name, bucketQuarantine) {
-					add(fmt.Errorf("bucket %s: %w", name, err))
-				} else if err == nil && !bytes.Equal(name, bucketQuarantine) && !bytes.Equal(bucketOf(m.Kind), name) {
-					add(fmt.Errorf("bucket %s: record %d has kind %s", name, seq, m.Kind))
-				}
+	for err := range tx.Check() {
+		add(fmt.Errorf("bbolt: %w", err))
+	}
+	var last uint64
+	if v := tx.Bucket(bucketMeta).Get(keySeq); len(v) == 8 {
+		last = binary.BigEndian.Uint64(v)
+	} else {
+		add(fmt.Errorf("meta seq missing or %d bytes", len(v)))
+	}
+	for _, name := range [][]byte{bucketOf(KindSummary), bucketOf(KindEvent), bucketOf(KindHealth), bucketQuarantine} {
+		quarantine := bytes.Equal(name, bucketQuarantine)
+		err := tx.Bucket(name).ForEach(func(k, v []byte) error {
+			seq, ok := seqOf(k)
+			if !ok {
+				add(fmt.Errorf("bucket %s: key %x is not a seq", name, k))
 				return nil
-			})
-			if err != nil {
-				return err
 			}
+			if seq > last {
+				add(fmt.Errorf("bucket %s: seq %d ahead of the counter %d", name, seq, last))
+			}
+			m, err := decodeRecord(seq, v)
+			switch {
+			case err != nil && !quarantine:
+				add(fmt.Errorf("bucket %s: %w", name, err))
+			case err == nil && !quarantine && !bytes.Equal(bucketOf(m.Kind), name):
+				add(fmt.Errorf("bucket %s: record %d has kind %s", name, seq, m.Kind))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("outbox: check %s: %w", o.path, errors.Join(errs...))
-	}
-	return nil
+	return errors.Join(errs...)
 }

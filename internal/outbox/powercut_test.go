@@ -72,6 +72,9 @@ func TestPowerCut(t *testing.T) {
 		}
 		durableTotal += len(runSeqs)
 
+		if err := CheckFile(path, time.Second); err != nil {
+			t.Fatalf("run %d: read-only check after kill: %v", i, err)
+		}
 		ob, err := Open(path, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatalf("run %d: reopen after kill: %v", i, err)

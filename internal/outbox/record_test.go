@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -169,4 +171,62 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoded\n%x\nwant\n%x", again, b)
 		}
 	})
+}
+
+func TestCheckFile(t *testing.T) {
+	f := newFixture(t, nil)
+	f.enqueue(KindSummary, "a")
+	f.enqueue(KindEvent, "event-payload-to-corrupt")
+	corruptPath := filepath.Join(t.TempDir(), "corrupt.db")
+	plainPath := filepath.Join(t.TempDir(), "plain.db")
+	db, err := bbolt.Open(plainPath, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	if err := CheckFile(f.path, 50*time.Millisecond); !errors.Is(err, ErrLocked) {
+		t.Fatalf("check while open: %v", err)
+	}
+	if err := f.ob.Check(); err != nil {
+		t.Fatal(err)
+	}
+	f.ob.Close()
+	f.ob = nil
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Change the stored payload (every copy, live and freed pages): the
+	// record's CRC no longer holds.
+	data = bytes.ReplaceAll(data, []byte("event-payload-to-corrupt"), []byte("EVENT-payload-to-corrupt"))
+	if err := os.WriteFile(corruptPath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name, path, want string
+	}{
+		{"good", f.path, ""},
+		{"missing", filepath.Join(t.TempDir(), "none.db"), "no such file or directory"},
+		{"not an outbox", plainPath, `not an outbox: no bucket "meta"`},
+		{"corrupt record", corruptPath, "bucket q/event: outbox: record 2: corrupt record: checksum"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckFile(tt.path, time.Second)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.path) {
+				t.Fatalf("err %v, want %q naming the file", err, tt.want)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(t.TempDir(), "none.db")); err == nil {
+		t.Fatal("CheckFile created a missing file")
+	}
 }
