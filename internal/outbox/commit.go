@@ -179,7 +179,7 @@ func (o *Outbox) runBatch(ops []*op) {
 // failBatch answers every op of a batch whose transaction failed. Nothing of
 // the batch is stored; the in-memory state stays as before.
 func (o *Outbox) failBatch(ops []*op, err error) {
-	err = fmt.Errorf("outbox: commit %d operations to %s: %w: %w", len(ops), o.path, ErrStorage, err)
+	err = fmt.Errorf("outbox: commit a batch of %d operations to %s: %w: %w", len(ops), o.path, ErrStorage, err)
 	o.mu.Lock()
 	o.mem.storeErrors++
 	var lost [KindHealth + 1]int

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -80,14 +81,13 @@ func diskFullCase(t *testing.T, f *fixture, fill, free func(), wantErr error) {
 	t.Logf("%d records stored, %d refused by the full storage (%v), recovered", len(durable), failures, lastErr)
 }
 
-// TestDiskFullTmpfs fills a real (small tmpfs) file system: the commit
-// fails with ENOSPC. Needs root for mount(2); skipped otherwise.
-func TestDiskFullTmpfs(t *testing.T) {
+// mountTmpfs mounts a small tmpfs (needs root for mount(2)) or skips.
+func mountTmpfs(t *testing.T, size string) string {
 	dir := filepath.Join(t.TempDir(), "mnt")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=2m"); err != nil {
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
 		t.Skipf("cannot mount a tmpfs to fill (%v); TestDiskFullMaxSize covers the same path", err)
 	}
 	t.Cleanup(func() {
@@ -95,36 +95,108 @@ func TestDiskFullTmpfs(t *testing.T) {
 			t.Errorf("unmount %s: %v", dir, err)
 		}
 	})
-	f := newFixture(t, func(o *Options) {})
+	return dir
+}
+
+// fillFS writes path until the file system is full.
+func fillFS(t *testing.T, path string) {
+	fh, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	buf := make([]byte, 4096)
+	for {
+		if _, err := fh.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+}
+
+// tmpfsFixture is a fixture whose outbox lives on a fresh small tmpfs.
+func tmpfsFixture(t *testing.T, size string) (*fixture, string) {
+	dir := mountTmpfs(t, size)
+	f := newFixture(t, nil)
 	f.ob.Close()
 	f.ob = nil
 	f.path = filepath.Join(dir, "outbox.db")
 	f.reopen()
-	t.Cleanup(func() { f.ob.Close(); f.ob = nil })
+	t.Cleanup(func() { f.ob.Close(); f.ob = nil }) // before the unmount
+	return f, dir
+}
 
+// TestDiskFullTmpfs fills a real (small tmpfs) file system: the commit
+// fails with ENOSPC. Needs root; skipped otherwise.
+func TestDiskFullTmpfs(t *testing.T) {
+	f, dir := tmpfsFixture(t, "2m")
 	filler := filepath.Join(dir, "filler")
-	fill := func() {
-		fh, err := os.Create(filler)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fh.Close()
-		buf := make([]byte, 4096)
-		for {
-			if _, err := fh.Write(buf); err != nil {
-				if !errors.Is(err, syscall.ENOSPC) {
-					t.Fatal(err)
-				}
-				return
-			}
-		}
-	}
 	free := func() {
 		if err := os.Remove(filler); err != nil {
 			t.Fatal(err)
 		}
 	}
-	diskFullCase(t, f, fill, free, syscall.ENOSPC)
+	diskFullCase(t, f, func() { fillFS(t, filler) }, free, syscall.ENOSPC)
+}
+
+// TestDiskFullConcurrent: producers keep enqueueing while the file system
+// fills up and frees again; every Enqueue either returned a durable seq or
+// a storage error, and the durable ones are all there after reopening.
+func TestDiskFullConcurrent(t *testing.T) {
+	f, dir := tmpfsFixture(t, "4m")
+	filler := filepath.Join(dir, "filler")
+	var mu sync.Mutex
+	var durable []uint64
+	var failures int
+	phase := make(chan struct{})
+	var wg sync.WaitGroup
+	produce := func(until <-chan struct{}) {
+		for i := 0; ; i++ {
+			select {
+			case <-until:
+				return
+			default:
+			}
+			m, err := f.ob.Enqueue(context.Background(), Kinds[i%3], summaryPayload)
+			mu.Lock()
+			if err == nil {
+				durable = append(durable, m.Seq)
+			} else if errors.Is(err, ErrStorage) && errors.Is(err, syscall.ENOSPC) {
+				failures++
+			} else {
+				t.Errorf("enqueue: %v", err)
+			}
+			mu.Unlock()
+		}
+	}
+	for range 8 {
+		wg.Go(func() { produce(phase) })
+	}
+	waitFor(t, func() bool { return f.ob.Stats().Records > 50 })
+	fillFS(t, filler)
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return failures > 20 })
+	mu.Lock()
+	before := len(durable)
+	mu.Unlock()
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(durable) > before+50 })
+	close(phase)
+	wg.Wait()
+
+	f.reopen()
+	got := f.pendingSeqs()
+	slices.Sort(durable)
+	if !slices.Equal(got, durable) {
+		t.Fatalf("after reopen %d pending, %d reported durable", len(got), len(durable))
+	}
+	if err := f.ob.Check(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d durable, %d refused with ENOSPC while full, all durable present after reopen", len(durable), failures)
 }
 
 // TestDiskFullMaxSize caps the bbolt file (bbolt's MaxSize) so a commit
