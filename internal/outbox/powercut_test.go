@@ -20,7 +20,7 @@ import (
 
 const childEnv = "LANED_OUTBOX_POWERCUT_DB"
 
-// TestPowerCut runs a child process that enqueues and acks continuously,
+// TestPowerCut (100 kills; 1000 with LANED_SOAK=1) runs a child process that enqueues and acks continuously,
 // SIGKILLs it at random points, reopens the file and checks that every seq
 // the child was told is durable is there (or was being acked), that seqs
 // are never reused, and that the bbolt file is consistent.
@@ -32,7 +32,10 @@ func TestPowerCut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: skipping 100 kill -9 cycles")
 	}
-	const kills = 100
+	kills := 100
+	if os.Getenv("LANED_SOAK") != "" {
+		kills = 1000 // CI's soak run
+	}
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 7))
 	t.Logf("seed %d", seed)
