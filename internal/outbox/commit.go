@@ -137,7 +137,7 @@ func (o *Outbox) runBatch(ops []*op) {
 		if b.err == nil && b.dirty {
 			b.fail(b.tx.Bucket(bucketMeta).Put(keySeq, key(b.st.lastSeq)))
 			b.fail(b.tx.Bucket(bucketMeta).Put(keyCounters, b.st.encodeCounters()))
-			for _, k := range Kinds {
+			for _, k := range allKinds {
 				b.st.class[k].oldest = oldestIn(b.tx.Bucket(bucketOf(k)))
 			}
 		}
@@ -288,7 +288,7 @@ func (b *batch) makeRoom(kind Kind, size int64) error {
 
 // expire drops the messages older than their class's age bound.
 func (b *batch) expire() {
-	for _, k := range Kinds {
+	for _, k := range allKinds {
 		age := b.o.limits.maxAge(k)
 		if age <= 0 {
 			continue
@@ -323,7 +323,7 @@ func (b *batch) expire() {
 
 // find returns the kind bucket holding seq and its record.
 func (b *batch) find(seq uint64) (Kind, []byte) {
-	for _, k := range Kinds {
+	for _, k := range allKinds {
 		if v := b.bucket(k).Get(key(seq)); v != nil {
 			return k, v
 		}

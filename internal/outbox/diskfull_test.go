@@ -28,7 +28,7 @@ func diskFullCase(t *testing.T, f *fixture, fill, free func(), wantErr error) {
 	var failures int
 	var lastErr error
 	for i := 0; i < 2000 && failures < 5; i++ {
-		k := Kinds[i%3]
+		k := allKinds[i%3]
 		m, err := f.ob.Enqueue(ctx, k, summaryPayload)
 		if err == nil {
 			durable = append(durable, m.Seq)
@@ -45,7 +45,7 @@ func diskFullCase(t *testing.T, f *fixture, fill, free func(), wantErr error) {
 	}
 	s := f.ob.Stats()
 	var unstored uint64
-	for _, k := range Kinds {
+	for _, k := range allKinds {
 		unstored += s.Classes[k].Unstored
 	}
 	if s.StoreErrors < uint64(failures) || unstored != uint64(failures) {
@@ -159,7 +159,7 @@ func TestDiskFullConcurrent(t *testing.T) {
 				return
 			default:
 			}
-			m, err := f.ob.Enqueue(context.Background(), Kinds[i%3], summaryPayload)
+			m, err := f.ob.Enqueue(context.Background(), allKinds[i%3], summaryPayload)
 			mu.Lock()
 			if err == nil {
 				durable = append(durable, m.Seq)

@@ -142,7 +142,7 @@ func (o *Outbox) load(tx *bbolt.Tx) error {
 			}
 		}
 	}
-	for _, k := range Kinds {
+	for _, k := range allKinds {
 		b, err := tx.CreateBucketIfNotExists(bucketOf(k))
 		if err != nil {
 			return err
@@ -317,13 +317,13 @@ func (o *Outbox) readPending(after uint64, max int) (msgs []Message, bad []corru
 		var curs [KindHealth + 1]*bbolt.Cursor
 		var keys [KindHealth + 1][]byte
 		var vals [KindHealth + 1][]byte
-		for _, k := range Kinds {
+		for _, k := range allKinds {
 			curs[k] = tx.Bucket(bucketOf(k)).Cursor()
 			keys[k], vals[k] = curs[k].Seek(key(after + 1))
 		}
 		for len(msgs) < max {
 			next := Kind(0)
-			for _, k := range Kinds {
+			for _, k := range allKinds {
 				if keys[k] != nil && (next == 0 || bytes.Compare(keys[k], keys[next]) < 0) {
 					next = k
 				}

@@ -186,7 +186,7 @@ func powerCutChild(path string) {
 	for w := range 8 {
 		go func() {
 			for i := 0; ; i++ {
-				k := Kinds[i%len(Kinds)]
+				k := allKinds[i%len(allKinds)]
 				m, err := ob.Enqueue(ctx, k, fmt.Appendf(nil, "run=%d w=%d i=%d %s", run, w, i, summaryPayload[:200]))
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "child enqueue:", err)

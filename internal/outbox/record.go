@@ -25,8 +25,11 @@ const (
 	KindHealth Kind = 3
 )
 
+// allKinds lists every valid kind, highest priority first.
+var allKinds = [...]Kind{KindSummary, KindEvent, KindHealth}
+
 // Kinds lists every valid kind, highest priority first.
-var Kinds = []Kind{KindSummary, KindEvent, KindHealth}
+func Kinds() []Kind { return []Kind{KindSummary, KindEvent, KindHealth} }
 
 // dropOrder lists the kinds in the order they are dropped at the bound.
 var dropOrder = []Kind{KindHealth, KindEvent, KindSummary}
@@ -56,7 +59,7 @@ func (k Kind) MarshalText() ([]byte, error) {
 
 // UnmarshalText parses the names MarshalText writes.
 func (k *Kind) UnmarshalText(b []byte) error {
-	for _, v := range Kinds {
+	for _, v := range allKinds {
 		if string(b) == v.String() {
 			*k = v
 			return nil

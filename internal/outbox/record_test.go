@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"hash/crc32"
 	"os"
@@ -228,5 +229,32 @@ func TestCheckFile(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(t.TempDir(), "none.db")); err == nil {
 		t.Fatal("CheckFile created a missing file")
+	}
+}
+
+func TestKindText(t *testing.T) {
+	for _, k := range Kinds() {
+		b, err := k.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Kind
+		if err := back.UnmarshalText(b); err != nil || back != k {
+			t.Fatalf("%s: %v %v", b, back, err)
+		}
+	}
+	if _, err := Kind(0).MarshalText(); err == nil {
+		t.Fatal("kind 0 marshalled")
+	}
+	var k Kind
+	if err := k.UnmarshalText([]byte("video")); err == nil || !strings.Contains(err.Error(), `"video"`) {
+		t.Fatalf("unknown kind: %v", err)
+	}
+	// Stats render with readable class names for health reports.
+	f := newFixture(t, nil)
+	f.enqueue(KindSummary, "s")
+	js, err := json.Marshal(f.ob.Stats())
+	if err != nil || !strings.Contains(string(js), `"summary":{"Count":1`) {
+		t.Fatalf("stats json %s %v", js, err)
 	}
 }

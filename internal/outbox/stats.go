@@ -65,7 +65,7 @@ const countersLen = 3*5*8 + 8
 
 func (s *state) encodeCounters() []byte {
 	b := make([]byte, 0, countersLen)
-	for _, k := range Kinds {
+	for _, k := range allKinds {
 		c := s.class[k].counters
 		for _, v := range []uint64{c.enqueued, c.dropped, c.expired, c.refused, c.quarantined} {
 			b = binary.BigEndian.AppendUint64(b, v)
@@ -80,7 +80,7 @@ func (s *state) decodeCounters(b []byte) bool {
 		return false
 	}
 	next := func() uint64 { v := binary.BigEndian.Uint64(b); b = b[8:]; return v }
-	for _, k := range Kinds {
+	for _, k := range allKinds {
 		c := &s.class[k].counters
 		for _, p := range []*uint64{&c.enqueued, &c.dropped, &c.expired, &c.refused, &c.quarantined} {
 			*p = next()
@@ -92,7 +92,7 @@ func (s *state) decodeCounters(b []byte) bool {
 
 func (s *state) total() int64 {
 	var t int64
-	for _, k := range Kinds {
+	for _, k := range allKinds {
 		t += s.class[k].bytes
 	}
 	return t
@@ -111,7 +111,7 @@ func (o *Outbox) Stats() Stats {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	s := Stats{
-		Classes:           make(map[Kind]ClassStats, len(Kinds)),
+		Classes:           make(map[Kind]ClassStats, len(allKinds)),
 		LastSeq:           o.st.lastSeq,
 		Quarantined:       o.st.quarantnd,
 		QuarantineDropped: o.st.qDropped,
@@ -119,7 +119,7 @@ func (o *Outbox) Stats() Stats {
 		Batches:           o.mem.batches,
 		Records:           o.mem.records,
 	}
-	for _, k := range Kinds {
+	for _, k := range allKinds {
 		c := o.st.class[k]
 		cs := ClassStats{
 			Count:       c.count,
