@@ -37,6 +37,9 @@ var (
 
 const formatVersion = 1
 
+// seqGap is how far the seq jumps when its counter cannot be read.
+const seqGap = 1 << 32
+
 var (
 	bucketMeta       = []byte("meta")
 	bucketQuarantine = []byte("quarantine")
@@ -118,6 +121,7 @@ func (o *Outbox) load(tx *bbolt.Tx) error {
 	if err != nil {
 		return err
 	}
+	fresh := meta.Get(keyFormat) == nil
 	if v := meta.Get(keyFormat); v == nil {
 		if err := meta.Put(keyFormat, []byte{formatVersion}); err != nil {
 			return err
@@ -125,11 +129,11 @@ func (o *Outbox) load(tx *bbolt.Tx) error {
 	} else if len(v) != 1 || v[0] != formatVersion {
 		return fmt.Errorf("unsupported outbox format %x (this laned reads %d)", v, formatVersion)
 	}
-	if v := meta.Get(keySeq); v != nil {
-		if len(v) != 8 {
-			return fmt.Errorf("meta seq: %d bytes, want 8", len(v))
-		}
+	seqLost := false
+	if v := meta.Get(keySeq); len(v) == 8 {
 		o.st.lastSeq = binary.BigEndian.Uint64(v)
+	} else if !fresh {
+		seqLost = true
 	}
 	if v := meta.Get(keyCounters); v != nil && !o.st.decodeCounters(v) {
 		o.log.Warn("outbox counters unreadable, restarting them from zero", "bytes", len(v))
@@ -137,7 +141,9 @@ func (o *Outbox) load(tx *bbolt.Tx) error {
 	maxKey := func(b *bbolt.Bucket) {
 		if k, _ := b.Cursor().Last(); k != nil {
 			if s, ok := seqOf(k); ok && s > o.st.lastSeq {
-				o.log.Error("outbox seq counter behind stored keys, advancing it", "counter", o.st.lastSeq, "key", s)
+				if !seqLost {
+					o.log.Error("outbox seq counter behind stored keys, advancing it", "counter", o.st.lastSeq, "key", s)
+				}
 				o.st.lastSeq = s
 			}
 		}
@@ -165,6 +171,13 @@ func (o *Outbox) load(tx *bbolt.Tx) error {
 	}
 	o.st.quarantnd = q.Stats().KeyN
 	maxKey(q)
+	if seqLost {
+		// The counter is unreadable: continue far above every stored key,
+		// so a seq handed out before (and acked since) is not reused.
+		o.log.Error("outbox seq counter unreadable, continuing past a gap",
+			"max_stored_seq", o.st.lastSeq, "gap", uint64(seqGap))
+		o.st.lastSeq += seqGap
+	}
 	return meta.Put(keySeq, key(o.st.lastSeq))
 }
 

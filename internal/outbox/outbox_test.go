@@ -389,3 +389,55 @@ func TestBatchDelay(t *testing.T) {
 		t.Fatalf("32 records in %d batches of at most 8", s.Batches)
 	}
 }
+
+// TestDamagedMeta: an unreadable seq counter or counters record does not
+// stop the lane: the seq continues past a gap (never reusing one), the
+// counters restart, both logged.
+func TestDamagedMeta(t *testing.T) {
+	tests := []struct {
+		name    string
+		key     []byte
+		val     []byte
+		wantSeq uint64
+		wantLog string
+	}{
+		{"short seq", keySeq, []byte{1, 2, 3}, 3 + seqGap + 1, "outbox seq counter unreadable"},
+		{"missing seq", keySeq, nil, 3 + seqGap + 1, "outbox seq counter unreadable"},
+		{"seq behind keys", keySeq, key(1), 4, "outbox seq counter behind stored keys"},
+		{"counters", keyCounters, []byte("junk"), 4, "outbox counters unreadable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			for range 3 {
+				f.enqueue(KindSummary, "s")
+			}
+			f.ob.Close()
+			db, err := bbolt.Open(f.path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Update(func(tx *bbolt.Tx) error {
+				if tt.val == nil {
+					return tx.Bucket(bucketMeta).Delete(tt.key)
+				}
+				return tx.Bucket(bucketMeta).Put(tt.key, tt.val)
+			})
+			db.Close()
+			f.ob = nil
+			f.reopen()
+			if m := f.enqueue(KindSummary, "next"); m.Seq != tt.wantSeq {
+				t.Fatalf("next seq %d, want %d", m.Seq, tt.wantSeq)
+			}
+			if !strings.Contains(f.logs.String(), tt.wantLog) {
+				t.Fatalf("log lacks %q:\n%s", tt.wantLog, f.logs)
+			}
+			if got := f.pendingSeqs(); len(got) != 4 {
+				t.Fatalf("pending %v", got)
+			}
+			if err := f.ob.Check(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
