@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -440,4 +441,57 @@ func TestDamagedMeta(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestStatsTotal(t *testing.T) {
+	s := Stats{Classes: map[Kind]ClassStats{
+		KindSummary: {Count: 1, Bytes: 10, OldestAge: time.Minute, Enqueued: 5, Refused: 1, Unstored: 2},
+		KindEvent:   {Count: 2, Bytes: 20, OldestAge: time.Hour, Enqueued: 6, Dropped: 3, Quarantined: 1},
+		KindHealth:  {Expired: 4, Oversize: 1},
+	}}
+	want := ClassStats{Count: 3, Bytes: 30, OldestAge: time.Hour, Enqueued: 11, Dropped: 3, Expired: 4,
+		Refused: 1, Quarantined: 1, Unstored: 2, Oversize: 1}
+	if got := s.Total(); got != want {
+		t.Fatalf("total %+v, want %+v", got, want)
+	}
+}
+
+// TestCloseWhileBusy: Close while producers, an acker and Run are active
+// returns, every call ends with a result or ErrClosed, and Run returns.
+func TestCloseWhileBusy(t *testing.T) {
+	f := newFixture(t, nil)
+	runDone := make(chan error, 1)
+	go func() { runDone <- f.ob.Run(context.Background()) }()
+	var wg sync.WaitGroup
+	var ok, closed atomic.Int64
+	for range 8 {
+		wg.Go(func() {
+			for {
+				m, err := f.ob.Enqueue(context.Background(), KindSummary, []byte("x"))
+				switch {
+				case err == nil:
+					ok.Add(1)
+					f.ob.Ack(m.Seq)
+				case errors.Is(err, ErrClosed):
+					closed.Add(1)
+					return
+				default:
+					t.Errorf("enqueue: %v", err)
+					return
+				}
+			}
+		})
+	}
+	waitFor(t, func() bool { return ok.Load() > 100 })
+	if err := f.ob.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := <-runDone; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if closed.Load() != 8 {
+		t.Fatalf("%d producers saw ErrClosed, want 8", closed.Load())
+	}
+	f.ob = nil
 }

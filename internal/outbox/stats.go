@@ -142,3 +142,22 @@ func (o *Outbox) Stats() Stats {
 	}
 	return s
 }
+
+// Total sums the classes: counts, bytes and every counter; OldestAge is
+// the oldest of all.
+func (s Stats) Total() ClassStats {
+	var t ClassStats
+	for _, c := range s.Classes {
+		t.Count += c.Count
+		t.Bytes += c.Bytes
+		t.OldestAge = max(t.OldestAge, c.OldestAge)
+		t.Enqueued += c.Enqueued
+		t.Dropped += c.Dropped
+		t.Expired += c.Expired
+		t.Refused += c.Refused
+		t.Quarantined += c.Quarantined
+		t.Unstored += c.Unstored
+		t.Oversize += c.Oversize
+	}
+	return t
+}
