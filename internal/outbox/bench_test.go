@@ -182,3 +182,38 @@ func BenchmarkBoltBatchPeer(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 }
+
+// BenchmarkPendingAfter is the publisher's read path: windows of 100
+// summaries from a cursor over a 10,000-record backlog.
+func BenchmarkPendingAfter(b *testing.B) {
+	ob := benchOutbox(b)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			for range 10000 / 32 {
+				if _, err := ob.Enqueue(ctx, KindSummary, summaryPayload); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	last := ob.Stats().LastSeq
+	b.ResetTimer()
+	var cursor uint64
+	n := 0
+	for range b.N {
+		msgs, err := ob.PendingAfter(cursor, 100)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(msgs)
+		cursor = msgs[len(msgs)-1].Seq
+		if cursor >= last {
+			cursor = 0
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+}
