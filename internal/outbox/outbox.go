@@ -388,6 +388,9 @@ func (o *Outbox) view(fn func(*bbolt.Tx) error) error {
 	default:
 	}
 	if err := o.db.View(fn); err != nil {
+		if errors.Is(err, berrors.ErrDatabaseNotOpen) { // Close won the race
+			return fmt.Errorf("outbox: %s: %w", o.path, ErrClosed)
+		}
 		return fmt.Errorf("outbox: read %s: %w", o.path, err)
 	}
 	return nil
