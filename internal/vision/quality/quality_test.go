@@ -66,7 +66,7 @@ func TestAssess(t *testing.T) {
 		}, false, "eyes 15 px"},
 		{"turned", 128, 60, 0, func() vision.Face {
 			f := frontal()
-			f.Landmarks[vision.NoseTip].X = 140
+			f.Landmarks[vision.NoseTip].X = 160 // past the left ear: a profile
 			return f
 		}, false, "turned"},
 	}
