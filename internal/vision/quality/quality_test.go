@@ -64,11 +64,11 @@ func TestAssess(t *testing.T) {
 			f.Landmarks[vision.LeftEye].X = 90 // 15 px apart
 			return f
 		}, false, "eyes 15 px"},
-		{"turned", 128, 60, 0, func() vision.Face {
+		{"turned, reported not gated by default", 128, 60, 0, func() vision.Face {
 			f := frontal()
-			f.Landmarks[vision.NoseTip].X = 160 // past the left ear: a profile
+			f.Landmarks[vision.NoseTip].X = 140
 			return f
-		}, false, "turned"},
+		}, true, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,6 +82,22 @@ func TestAssess(t *testing.T) {
 				t.Errorf("usable %v reason %q, want %v %q (report %+v)", r.Usable, r.Reason, tc.usable, tc.reason, r)
 			}
 		})
+	}
+}
+
+func TestYawGateWhenSet(t *testing.T) {
+	img := texture(t, 128, 60, 0)
+	defer img.Close()
+	f := frontal()
+	f.Landmarks[vision.NoseTip].X = 140
+	th := DefaultThresholds
+	th.MaxYaw = 35
+	r, err := Assess(img, f, th)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Usable || !strings.Contains(r.Reason, "turned") {
+		t.Fatalf("usable %v reason %q, want refused as turned (yaw %.0f)", r.Usable, r.Reason, r.Yaw)
 	}
 }
 

@@ -1,0 +1,124 @@
+package embed
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"sync"
+
+	"gocv.io/x/gocv"
+
+	"github.com/laned/laned/internal/models/convert"
+	"github.com/laned/laned/internal/models/onnx"
+	"github.com/laned/laned/internal/vision"
+)
+
+// ModelID names the templates this embedder makes; a gallery built with
+// another model must not be matched against them.
+const ModelID = "face-api-1.7.15/face_recognition_model"
+
+// Dim is the template length.
+const Dim = convert.Dim
+
+// ChipSide is the side of the aligned chip the net takes.
+const ChipSide = convert.InputSide
+
+// maxModelBytes bounds the model file read into memory (the net is ~23 MB).
+const maxModelBytes = 256 << 20
+
+// Embedder computes templates. It is safe for concurrent use: OpenCV's Net
+// is not, so calls are serialised.
+type Embedder struct {
+	mu     sync.Mutex
+	net    gocv.Net
+	closed bool
+}
+
+// Open loads the converted recognition model at path.
+func Open(path string) (*Embedder, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("open recognition model: %w", err)
+	}
+	if !st.Mode().IsRegular() || st.Size() == 0 || st.Size() > maxModelBytes {
+		return nil, fmt.Errorf("open recognition model %s: not a regular file of 1..%d bytes", path, maxModelBytes)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("open recognition model: %w", err)
+	}
+	m, err := onnx.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("open recognition model %s: %w", path, err)
+	}
+	if err := checkIO(m); err != nil {
+		return nil, fmt.Errorf("open recognition model %s: %w", path, err)
+	}
+	net, err := gocv.ReadNetFromONNXBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("open recognition model %s: %w", path, err)
+	}
+	if net.Empty() {
+		net.Close()
+		return nil, fmt.Errorf("open recognition model %s: OpenCV loaded an empty network", path)
+	}
+	return &Embedder{net: net}, nil
+}
+
+// checkIO makes sure the graph is the recogniser: one 1×3×150×150 input and
+// a 1×128 output with the converter's names.
+func checkIO(m *onnx.ModelProto) error {
+	g := m.Graph
+	if len(g.Input) != 1 || g.Input[0].Name != convert.InputName || len(g.Output) != 1 || g.Output[0].Name != convert.OutputName {
+		return fmt.Errorf("not the face recognition net: want input %q and output %q", convert.InputName, convert.OutputName)
+	}
+	want := []int64{1, 3, ChipSide, ChipSide}
+	dims := g.Input[0].GetType().GetTensorType().GetShape().GetDim()
+	if len(dims) != len(want) {
+		return fmt.Errorf("input has rank %d, want %v", len(dims), want)
+	}
+	for i, d := range dims {
+		if d.GetDimValue() != want[i] {
+			return fmt.Errorf("input shape differs from %v", want)
+		}
+	}
+	return nil
+}
+
+// Close frees the network. It is idempotent.
+func (e *Embedder) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.closed {
+		e.closed = true
+		return e.net.Close()
+	}
+	return nil
+}
+
+// Embed returns the template of an aligned 150×150 8-bit BGR chip.
+func (e *Embedder) Embed(chip gocv.Mat) (vision.Embedding, error) {
+	if chip.Empty() || chip.Rows() != ChipSide || chip.Cols() != ChipSide || chip.Type() != gocv.MatTypeCV8UC3 {
+		return nil, fmt.Errorf("embed: want a %dx%d 8-bit BGR chip, got %dx%d type %v", ChipSide, ChipSide, chip.Cols(), chip.Rows(), chip.Type())
+	}
+	// Raw RGB values, NCHW: the graph normalises them itself.
+	blob := gocv.BlobFromImage(chip, 1, image.Pt(ChipSide, ChipSide), gocv.NewScalar(0, 0, 0, 0), true, false)
+	defer blob.Close()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, errors.New("embed: embedder is closed")
+	}
+	e.net.SetInput(blob, convert.InputName)
+	out := e.net.Forward(convert.OutputName)
+	defer out.Close()
+	v, err := out.DataPtrFloat32()
+	if err != nil {
+		return nil, fmt.Errorf("embed: read output: %w", err)
+	}
+	if len(v) != Dim {
+		return nil, fmt.Errorf("embed: output has %d values, want %d", len(v), Dim)
+	}
+	return append(vision.Embedding(nil), v...), nil
+}

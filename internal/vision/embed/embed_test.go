@@ -1,0 +1,196 @@
+package embed
+
+import (
+	"bytes"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/laned/laned/internal/models"
+)
+
+// modelPath returns the verified converted model, skipping when set-up has
+// not produced it.
+func modelPath(t testing.TB) string {
+	t.Helper()
+	set, err := models.OpenDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := set.Path("face_recognition.onnx")
+	if err != nil {
+		t.Skipf("recognition model not available (run make setup): %v", err)
+	}
+	return p
+}
+
+func testChip(t testing.TB, seed int) gocv.Mat {
+	t.Helper()
+	chip := gocv.NewMatWithSize(ChipSide, ChipSide, gocv.MatTypeCV8UC3)
+	gocv.RandU(&chip, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+	gocv.Circle(&chip, image.Pt(47+seed, 47), 8, colorFor(seed), -1)
+	gocv.Circle(&chip, image.Pt(101, 48+seed), 8, colorFor(seed+1), -1)
+	return chip
+}
+
+func TestEmbedDeterministicAndFinite(t *testing.T) {
+	e, err := Open(modelPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	a, b := testChip(t, 0), testChip(t, 9)
+	defer a.Close()
+	defer b.Close()
+	ea, err := e.Embed(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ea2, _ := e.Embed(a)
+	eb, _ := e.Embed(b)
+	if len(ea) != Dim {
+		t.Fatalf("len = %d", len(ea))
+	}
+	var same, diff float64
+	for i := range ea {
+		if math.IsNaN(float64(ea[i])) || math.IsInf(float64(ea[i]), 0) {
+			t.Fatalf("value %d is %v", i, ea[i])
+		}
+		same += math.Abs(float64(ea[i] - ea2[i]))
+		diff += math.Abs(float64(ea[i] - eb[i]))
+	}
+	if same != 0 {
+		t.Fatalf("same chip gave different templates (sum |Δ| = %g)", same)
+	}
+	if diff == 0 {
+		t.Fatal("different chips gave identical templates")
+	}
+}
+
+func TestEmbedRejectsBadChips(t *testing.T) {
+	e, err := Open(modelPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	tests := []struct {
+		name string
+		mat  gocv.Mat
+	}{
+		{"empty", gocv.NewMat()},
+		{"wrong size", gocv.NewMatWithSize(112, 112, gocv.MatTypeCV8UC3)},
+		{"gray", gocv.NewMatWithSize(ChipSide, ChipSide, gocv.MatTypeCV8UC1)},
+		{"float", gocv.NewMatWithSize(ChipSide, ChipSide, gocv.MatTypeCV32FC3)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer tc.mat.Close()
+			if _, err := e.Embed(tc.mat); err == nil || !strings.Contains(err.Error(), "150x150 8-bit BGR chip") {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+	e.Close()
+	e.Close() // idempotent
+	chip := testChip(t, 0)
+	defer chip.Close()
+	if _, err := e.Embed(chip); err == nil {
+		t.Fatal("embed after Close succeeded")
+	}
+}
+
+// TestOpenRefusesBadModels: a missing, empty, truncated, foreign or
+// altered file is an error naming it, never an OpenCV abort.
+func TestOpenRefusesBadModels(t *testing.T) {
+	good, err := os.ReadFile(modelPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	flipped := bytes.Clone(good)
+	flipped[len(flipped)/3] ^= 0xff
+	cases := map[string][]byte{
+		"empty.onnx":     {},
+		"truncated.onnx": good[:len(good)/2],
+		"text.onnx":      []byte("not a model at all\n"),
+		"header.onnx":    good[:64],
+	}
+	for name, data := range cases {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(p); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: err = %v, want an error naming the file", name, err)
+		}
+	}
+	if _, err := Open(filepath.Join(dir, "missing.onnx")); err == nil || !strings.Contains(err.Error(), "missing.onnx") {
+		t.Errorf("missing file: err = %v", err)
+	}
+}
+
+// TestEmbedMemoryFlat runs many embeddings and checks the resident set
+// does not grow: every Mat the embedder makes is closed.
+func TestEmbedMemoryFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	e, err := Open(modelPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	chip := testChip(t, 3)
+	defer chip.Close()
+	for i := 0; i < 50; i++ { // warm up allocator and OpenCV's buffers
+		e.Embed(chip)
+	}
+	runtime.GC()
+	before := rssKB(t)
+	for i := 0; i < 400; i++ {
+		if _, err := e.Embed(chip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	grow := rssKB(t) - before
+	t.Logf("RSS growth over 400 embeddings: %d KiB", grow)
+	if grow > 8<<10 { // a leaked 1×3×150×150 float blob alone is 264 KiB per call
+		t.Fatalf("RSS grew %d KiB over 400 embeddings", grow)
+	}
+}
+
+func rssKB(t testing.TB) int {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skip("no /proc/self/statm")
+	}
+	f := strings.Fields(string(b))
+	pages, _ := strconv.Atoi(f[1])
+	return pages * os.Getpagesize() / 1024
+}
+
+// BenchmarkEmbed is one face: chip → template.
+func BenchmarkEmbed(b *testing.B) {
+	e, err := Open(modelPath(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	chip := testChip(b, 1)
+	defer chip.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.Embed(chip); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/face")
+}

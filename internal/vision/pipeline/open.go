@@ -1,0 +1,49 @@
+package pipeline
+
+import (
+	"fmt"
+
+	"github.com/laned/laned/internal/models"
+	"github.com/laned/laned/internal/vision/detect"
+	"github.com/laned/laned/internal/vision/embed"
+)
+
+// RecogniserModel is the manifest name of the converted recognition net.
+const RecogniserModel = "face_recognition.onnx"
+
+// ModelID and Dim identify the templates this pipeline makes; galleries
+// must have been built with the same.
+const (
+	ModelID = embed.ModelID
+	Dim     = embed.Dim
+)
+
+// Open builds the pipeline on the models in set, verifying every model
+// file against the manifest before OpenCV reads it.
+func Open(set *models.Set, opts Options) (*Pipeline, error) {
+	recPath, err := set.Path(RecogniserModel)
+	if err != nil {
+		return nil, fmt.Errorf("open face pipeline: %w", err)
+	}
+	det, err := detect.Open(set.Dir(), opts.Detect) // verifies its own pinned file
+	if err != nil {
+		return nil, fmt.Errorf("open face pipeline: %w", err)
+	}
+	emb, err := embed.Open(recPath)
+	if err != nil {
+		det.Close()
+		return nil, fmt.Errorf("open face pipeline: %w", err)
+	}
+	p := New(det, emb, opts)
+	p.closers = []func() error{det.Close, emb.Close}
+	return p, nil
+}
+
+// DefaultThreshold is the largest Euclidean distance between L2-normalised
+// templates that counts as the same person. Calibrated on the johns identity
+// set (55 chips, 5 people; `laned eval recognition --dataset
+// ../shared/datasets/johns`): the largest genuine distance was 0.334 and the
+// smallest impostor distance 0.454; 0.40 sits between them with a margin of
+// about 0.06 either way. (dlib's own 0.6 applies to its raw, unnormalised
+// descriptors, not to these.) Recalibrate on the booth's own captures.
+const DefaultThreshold = 0.40

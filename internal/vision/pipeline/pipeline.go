@@ -1,0 +1,201 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/laned/laned/internal/vision"
+	"github.com/laned/laned/internal/vision/align"
+	"github.com/laned/laned/internal/vision/detect"
+	"github.com/laned/laned/internal/vision/imageio"
+	"github.com/laned/laned/internal/vision/quality"
+)
+
+// Detector finds faces in an 8-bit BGR image.
+type Detector interface {
+	Detect(img gocv.Mat) ([]vision.Face, error)
+}
+
+// Embedder turns an aligned 150×150 BGR chip into a template.
+type Embedder interface {
+	Embed(chip gocv.Mat) (vision.Embedding, error)
+}
+
+// Errors from EnrollFile and ProbeFile. Each wraps ErrNoUsableFace.
+var (
+	ErrNoUsableFace = errors.New("no usable face")
+	ErrNoFace       = fmt.Errorf("%w: no face found", ErrNoUsableFace)
+	ErrManyFaces    = fmt.Errorf("%w: more than one face", ErrNoUsableFace)
+	ErrLowQuality   = fmt.Errorf("%w: face quality too low", ErrNoUsableFace)
+)
+
+// Options tunes the pipeline; the zero value is the documented default.
+type Options struct {
+	Detect  detect.Options
+	Quality quality.Thresholds
+}
+
+// Pipeline runs detect → quality → align → embed. It is safe for use by
+// several goroutines when its Detector and Embedder are.
+type Pipeline struct {
+	det  Detector
+	emb  Embedder
+	opts Options
+	// closers are called by Close, for the stages Open created.
+	closers []func() error
+	closed  bool
+}
+
+// New returns a pipeline over the given stages. Close does not close them.
+func New(det Detector, emb Embedder, opts Options) *Pipeline {
+	return &Pipeline{det: det, emb: emb, opts: opts}
+}
+
+// Close releases the stages Open created. It is idempotent.
+func (p *Pipeline) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	var errs []error
+	for _, c := range p.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// Face is one face found in a frame and what became of it.
+type Face struct {
+	vision.Face
+	Quality quality.Report
+	// Embedding is nil when the face was not usable (see Quality.Reason).
+	Embedding vision.Embedding
+}
+
+// Timings are the wall times of one frame's stages.
+type Timings struct {
+	Detect, Quality, Align, Embed, Total time.Duration
+}
+
+// Frame is the result for one image: faces in descending order of
+// inter-eye distance (the best-resolved first).
+type Frame struct {
+	Faces   []Face
+	Timings Timings
+}
+
+// Usable returns the faces that were embedded.
+func (f *Frame) Usable() []Face {
+	var out []Face
+	for _, face := range f.Faces {
+		if face.Embedding != nil {
+			out = append(out, face)
+		}
+	}
+	return out
+}
+
+// Process runs the pipeline on an 8-bit BGR image. The image is not kept.
+func (p *Pipeline) Process(img gocv.Mat) (*Frame, error) {
+	if img.Empty() || img.Type() != gocv.MatTypeCV8UC3 {
+		return nil, errors.New("process frame: want a non-empty 8-bit BGR image")
+	}
+	start := time.Now()
+	faces, err := p.det.Detect(img)
+	if err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	fr := &Frame{Faces: make([]Face, 0, len(faces))}
+	fr.Timings.Detect = time.Since(start)
+	chip := gocv.NewMat()
+	defer chip.Close()
+	for _, f := range faces {
+		t := time.Now()
+		q, err := quality.Assess(img, f, p.opts.Quality)
+		fr.Timings.Quality += time.Since(t)
+		if err != nil {
+			q = quality.Report{EyeDistance: f.EyeDistance(), Reason: err.Error()}
+		}
+		face := Face{Face: f, Quality: q}
+		if q.Usable {
+			t = time.Now()
+			if err := align.Chip(img, f, &chip); err != nil {
+				face.Quality.Usable, face.Quality.Reason = false, "cannot align: "+err.Error()
+			}
+			fr.Timings.Align += time.Since(t)
+		}
+		if face.Quality.Usable {
+			t = time.Now()
+			face.Embedding, err = p.emb.Embed(chip)
+			fr.Timings.Embed += time.Since(t)
+			if err != nil {
+				return nil, fmt.Errorf("embed face at %v: %w", f.Box, err)
+			}
+		}
+		fr.Faces = append(fr.Faces, face)
+	}
+	sort.SliceStable(fr.Faces, func(i, j int) bool { return fr.Faces[i].Quality.EyeDistance > fr.Faces[j].Quality.EyeDistance })
+	fr.Timings.Total = time.Since(start)
+	return fr, nil
+}
+
+// ProcessFile loads an image file safely (see package imageio) and runs
+// Process on it.
+func (p *Pipeline) ProcessFile(path string) (*Frame, error) {
+	img, err := imageio.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	defer img.Close()
+	fr, err := p.Process(img)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return fr, nil
+}
+
+// EnrollFile returns the template of the one face in an enrolment photo.
+// A photo with no face, with more than one usable face, or whose only face
+// fails the quality check is refused with an error wrapping ErrNoFace,
+// ErrManyFaces or ErrLowQuality that says why.
+func (p *Pipeline) EnrollFile(path string) (vision.Embedding, error) {
+	fr, err := p.ProcessFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return enrolment(path, fr)
+}
+
+func enrolment(path string, fr *Frame) (vision.Embedding, error) {
+	usable := fr.Usable()
+	switch {
+	case len(fr.Faces) == 0:
+		return nil, fmt.Errorf("%s: %w", path, ErrNoFace)
+	case len(usable) > 1:
+		return nil, fmt.Errorf("%s: %w (%d usable faces)", path, ErrManyFaces, len(usable))
+	case len(usable) == 0:
+		return nil, fmt.Errorf("%s: %w: %s", path, ErrLowQuality, fr.Faces[0].Quality.Reason)
+	}
+	return usable[0].Embedding, nil
+}
+
+// ProbeFile returns the template of the best-resolved usable face in a
+// probe image, or an error wrapping ErrNoFace or ErrLowQuality.
+func (p *Pipeline) ProbeFile(path string) (vision.Embedding, error) {
+	fr, err := p.ProcessFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(fr.Faces) == 0 {
+		return nil, fmt.Errorf("%s: %w", path, ErrNoFace)
+	}
+	usable := fr.Usable()
+	if len(usable) == 0 {
+		return nil, fmt.Errorf("%s: %w: %s", path, ErrLowQuality, fr.Faces[0].Quality.Reason)
+	}
+	return usable[0].Embedding, nil
+}
