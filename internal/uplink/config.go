@@ -1,0 +1,211 @@
+package uplink
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config configures the uplink (the "uplink:" section of laned's config).
+// Zero fields take the defaults named here (see WithDefaults).
+type Config struct {
+	// Brokers are tried in order, then round again (failover):
+	// tcp://host:1883, ssl://host:8883 (also mqtt://, mqtts://, tls://).
+	Brokers []string `yaml:"brokers"`
+	// Prefix starts every topic: {prefix}/{site}/{lane}/... Default "laned".
+	Prefix string `yaml:"prefix"`
+	Site   string `yaml:"site"`
+	Lane   string `yaml:"lane"`
+	// ClientID defaults to laned-{site}-{lane}.
+	ClientID string `yaml:"client_id"`
+	Username string `yaml:"username"`
+	// Password, or PasswordFile (first line) to keep it out of the config.
+	Password     string    `yaml:"password"`
+	PasswordFile string    `yaml:"password_file"`
+	TLS          TLSConfig `yaml:"tls"`
+	// KeepAlive is the MQTT keepalive. Default 30s.
+	KeepAlive time.Duration `yaml:"keepalive"`
+	// ConnectTimeout bounds one connection attempt. Default 10s.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// InFlight is how many messages may wait for their PUBACK. 1 is
+	// strict order on the wire; consumers restore order by sequence
+	// anyway. Default 64.
+	InFlight int `yaml:"in_flight"`
+	// BackoffMin and BackoffMax bound the reconnect delay, which doubles
+	// after each round of failed brokers; Jitter (0..1) randomises it by
+	// ±that fraction. Defaults 500ms, 60s, 0.2.
+	BackoffMin time.Duration `yaml:"backoff_min"`
+	BackoffMax time.Duration `yaml:"backoff_max"`
+	Jitter     float64       `yaml:"jitter"`
+	// MaxPayload refuses (and quarantines) larger payloads before they
+	// reach the broker. Default 64 KiB.
+	MaxPayload int `yaml:"max_payload"`
+	// HealthInterval is how often a health report is queued; 0 takes the
+	// default 60s, negative disables it.
+	HealthInterval time.Duration `yaml:"health_interval"`
+}
+
+// TLSConfig enables TLS for ssl:// brokers.
+type TLSConfig struct {
+	CA   string `yaml:"ca"`   // PEM file of the CA(s) to trust; empty: system roots
+	Cert string `yaml:"cert"` // client certificate (PEM), with Key
+	Key  string `yaml:"key"`
+	// ServerName overrides the host name checked in the broker's certificate.
+	ServerName string `yaml:"server_name"`
+}
+
+var reTopicPart = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ParseConfig reads YAML strictly (unknown keys are errors), applies
+// defaults and validates.
+func ParseConfig(b []byte) (Config, error) {
+	var c Config
+	d := yaml.NewDecoder(bytes.NewReader(b))
+	d.KnownFields(true)
+	if err := d.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("uplink config: %w", err)
+	}
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Prefix == "" {
+		c.Prefix = "laned"
+	}
+	if c.ClientID == "" && c.Site != "" && c.Lane != "" {
+		c.ClientID = "laned-" + c.Site + "-" + c.Lane
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.KeepAlive, 30*time.Second)
+	def(&c.ConnectTimeout, 10*time.Second)
+	def(&c.BackoffMin, 500*time.Millisecond)
+	def(&c.BackoffMax, time.Minute)
+	def(&c.HealthInterval, time.Minute)
+	if c.InFlight == 0 {
+		c.InFlight = 64
+	}
+	if c.Jitter == 0 {
+		c.Jitter = 0.2
+	}
+	if c.MaxPayload == 0 {
+		c.MaxPayload = 64 << 10
+	}
+	return c
+}
+
+// Validate checks a config after WithDefaults; errors name the field.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("uplink.%s: %s", field, fmt.Sprintf(format, a...)))
+	}
+	if len(c.Brokers) == 0 {
+		bad("brokers", "at least one broker URL is needed (e.g. ssl://broker.example:8883)")
+	}
+	anyTLS := false
+	for i, b := range c.Brokers {
+		u, err := url.Parse(b)
+		switch {
+		case err != nil:
+			bad(fmt.Sprintf("brokers[%d]", i), "%q is not a URL: %v", b, err)
+			continue
+		case u.Host == "" || u.Hostname() == "":
+			bad(fmt.Sprintf("brokers[%d]", i), "%q has no host (want scheme://host:port)", b)
+		case u.Port() == "":
+			bad(fmt.Sprintf("brokers[%d]", i), "%q has no port", b)
+		}
+		switch u.Scheme {
+		case "tcp", "mqtt":
+		case "ssl", "tls", "mqtts":
+			anyTLS = true
+		default:
+			bad(fmt.Sprintf("brokers[%d]", i), "scheme %q of %q is not tcp, mqtt, ssl, tls or mqtts", u.Scheme, b)
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"prefix", c.Prefix}, {"site", c.Site}, {"lane", c.Lane}} {
+		if f.name == "prefix" {
+			for _, part := range strings.Split(f.v, "/") {
+				if !reTopicPart.MatchString(part) {
+					bad("prefix", "%q: each level must match %s (no wildcards, no empty level)", f.v, reTopicPart)
+					break
+				}
+			}
+			continue
+		}
+		if !reTopicPart.MatchString(f.v) {
+			bad(f.name, "%q must match %s", f.v, reTopicPart)
+		}
+	}
+	if c.ClientID == "" || len(c.ClientID) > 128 {
+		bad("client_id", "%q must be 1..128 bytes", c.ClientID)
+	}
+	if c.Password != "" && c.PasswordFile != "" {
+		bad("password_file", "set either password or password_file, not both")
+	}
+	if (c.Password != "" || c.PasswordFile != "") && c.Username == "" {
+		bad("username", "a password needs a username")
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		bad("tls.cert", "tls.cert and tls.key go together")
+	}
+	if !anyTLS && (c.TLS.CA != "" || c.TLS.Cert != "") {
+		bad("tls", "TLS files are set but no broker URL uses ssl://, tls:// or mqtts://")
+	}
+	for _, f := range []struct{ name, path string }{{"tls.ca", c.TLS.CA}, {"tls.cert", c.TLS.Cert}, {"tls.key", c.TLS.Key}, {"password_file", c.PasswordFile}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			bad(f.name, "%v", err)
+		}
+	}
+	pos := func(field string, d, min time.Duration) {
+		if d < min {
+			bad(field, "%s, must be at least %s", d, min)
+		}
+	}
+	pos("keepalive", c.KeepAlive, time.Second)
+	pos("connect_timeout", c.ConnectTimeout, 100*time.Millisecond)
+	pos("backoff_min", c.BackoffMin, time.Millisecond)
+	if c.BackoffMax < c.BackoffMin {
+		bad("backoff_max", "%s is below backoff_min %s", c.BackoffMax, c.BackoffMin)
+	}
+	if c.HealthInterval > 0 && c.HealthInterval < time.Second {
+		bad("health_interval", "%s, must be at least 1s (or negative to disable)", c.HealthInterval)
+	}
+	if c.KeepAlive > 65535*time.Second {
+		bad("keepalive", "%s exceeds MQTT's 65535 s", c.KeepAlive)
+	}
+	if c.InFlight < 1 || c.InFlight > 65535 {
+		bad("in_flight", "%d, must be 1..65535", c.InFlight)
+	}
+	if c.Jitter < 0 || c.Jitter > 1 || c.Jitter != c.Jitter {
+		bad("jitter", "%v, must be 0..1", c.Jitter)
+	}
+	if c.MaxPayload < 1 || c.MaxPayload > 256<<20-1 {
+		bad("max_payload", "%d, must be 1..%d (MQTT limit)", c.MaxPayload, 256<<20-1)
+	}
+	return errors.Join(errs...)
+}
+
+// topic returns {prefix}/{site}/{lane}/{leaf}.
+func (c *Config) topic(leaf string) string {
+	return c.Prefix + "/" + c.Site + "/" + c.Lane + "/" + leaf
+}

@@ -1,0 +1,271 @@
+package uplink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/laned/laned/internal/outbox"
+	"github.com/laned/laned/internal/summary"
+)
+
+// ErrOversize marks a payload over uplink.max_payload; such a message is
+// quarantined in the outbox instead of being sent.
+var ErrOversize = errors.New("payload over uplink.max_payload")
+
+type result struct {
+	seq uint64
+	err error
+}
+
+// topicOf maps an outbox kind to its topic leaf.
+func topicOf(k outbox.Kind) string {
+	switch k {
+	case outbox.KindSummary:
+		return "transactions"
+	case outbox.KindEvent:
+		return "events"
+	case outbox.KindHealth:
+		return "health"
+	}
+	return ""
+}
+
+// prepare stamps m's payload with its id and sequence and checks it.
+func (p *Publisher) prepare(m outbox.Message) (string, []byte, error) {
+	leaf := topicOf(m.Kind)
+	if leaf == "" {
+		return "", nil, fmt.Errorf("unknown kind %s", m.Kind)
+	}
+	b, err := summary.Stamp(m.Payload, m.ID, m.Seq)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(b) > p.cfg.MaxPayload {
+		return "", nil, fmt.Errorf("%w: %d bytes, max %d", ErrOversize, len(b), p.cfg.MaxPayload)
+	}
+	return p.cfg.topic(leaf), b, nil
+}
+
+// session publishes from the outbox over one connection until it is lost
+// (returns the reason) or ctx is done (returns nil after a clean
+// shutdown). Every message is re-sent from the start of the outbox on each
+// session: the outbox keeps it until its PUBACK.
+func (p *Publisher) session(ctx context.Context, cl Client, lost <-chan error, since time.Time) error {
+	window := p.cfg.InFlight
+	results := make(chan result, window)
+	inflight := 0
+	var cursor uint64
+
+	// wait collects results; it acks the successes to the outbox in one
+	// call (one commit) and reports the first failure.
+	collect := func(first result, more bool) error {
+		var acks []uint64
+		var failed error
+		handle := func(r result) {
+			inflight--
+			if r.err == nil {
+				acks = append(acks, r.seq)
+				return
+			}
+			if failed == nil {
+				failed = fmt.Errorf("publish seq %d: %w", r.seq, r.err)
+			}
+			// A token that fails while the connection is up was refused;
+			// one that fails because the link went down was not.
+			if cl.IsConnectionOpen() {
+				if err := p.ob.Reject(r.seq, r.err.Error()); err != nil && !errors.Is(err, outbox.ErrUnknownSeq) {
+					p.log.Warn("uplink reject", "seq", r.seq, "err", err)
+				}
+			}
+		}
+		handle(first)
+		for more {
+			select {
+			case r := <-results:
+				handle(r)
+			default:
+				more = false
+			}
+		}
+		if len(acks) > 0 {
+			if err := p.ob.Ack(acks...); err != nil {
+				// They stay in the outbox and are re-sent: duplicates, not loss.
+				p.log.Warn("uplink ack to outbox failed", "n", len(acks), "err", err)
+			} else {
+				p.update(func(s *Status) { s.Acked += uint64(len(acks)) })
+			}
+		}
+		p.update(func(s *Status) { s.InFlight = inflight })
+		return failed
+	}
+	// drain waits (bounded) for every in-flight token after the client was
+	// disconnected, which completes them, so late PUBACKs still count.
+	drain := func() {
+		t := p.clk.NewTimer(5 * time.Second)
+		defer t.Stop()
+		for inflight > 0 {
+			select {
+			case r := <-results:
+				collect(r, true)
+			case <-t.C():
+				p.log.Warn("uplink: tokens did not complete after disconnect", "in_flight", inflight)
+				return
+			}
+		}
+	}
+
+	online := cl.Publish(p.cfg.topic("status"), 1, true, p.statusPayload("online", "", since))
+	select {
+	case <-online.Done():
+		if err := online.Error(); err != nil {
+			cl.Disconnect(0)
+			return fmt.Errorf("publish online status: %w", err)
+		}
+	case err := <-lost:
+		cl.Disconnect(0)
+		return err
+	case <-ctx.Done():
+		cl.Disconnect(0)
+		return nil
+	}
+
+	retry := p.clk.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	for {
+		for inflight < window {
+			msgs, err := p.ob.PendingAfter(cursor, window-inflight)
+			if err != nil {
+				p.update(func(s *Status) { s.LastError = err.Error() })
+				p.log.Error("uplink: read outbox", "err", err)
+				retry.Reset(time.Second)
+				break
+			}
+			if len(msgs) == 0 {
+				break
+			}
+			for _, m := range msgs {
+				cursor = m.Seq
+				topic, payload, err := p.prepare(m)
+				if err != nil {
+					p.quarantine(m, err)
+					continue
+				}
+				tok := cl.Publish(topic, 1, false, payload)
+				inflight++
+				go func(seq uint64) {
+					<-tok.Done()
+					results <- result{seq, tok.Error()}
+				}(m.Seq)
+			}
+			p.update(func(s *Status) { s.InFlight = inflight; s.Published += uint64(len(msgs)) })
+		}
+		select {
+		case r := <-results:
+			if err := collect(r, true); err != nil {
+				cl.Disconnect(0)
+				drain()
+				return err
+			}
+		case <-p.ob.Notify():
+		case <-retry.C():
+		case err := <-lost:
+			cl.Disconnect(0)
+			drain()
+			if err == nil {
+				err = errors.New("connection lost")
+			}
+			return err
+		case <-ctx.Done():
+			p.shutdown(cl, results, &inflight, collect)
+			return nil
+		}
+	}
+}
+
+func (p *Publisher) quarantine(m outbox.Message, err error) {
+	reason := fmt.Sprintf("uplink refused %s seq %d: %v", m.Kind, m.Seq, err)
+	p.log.Error("uplink: message quarantined", "seq", m.Seq, "id", m.ID, "kind", m.Kind, "err", err)
+	if qerr := p.ob.Quarantine(m.Seq, reason); qerr != nil && !errors.Is(qerr, outbox.ErrUnknownSeq) {
+		p.log.Error("uplink: quarantine failed", "seq", m.Seq, "err", qerr)
+	}
+	p.update(func(s *Status) { s.Quarantined++; s.LastError = reason })
+}
+
+// shutdown waits briefly for the PUBACKs in flight, publishes the retained
+// offline status and disconnects.
+func (p *Publisher) shutdown(cl Client, results chan result, inflight *int, collect func(result, bool) error) {
+	t := p.clk.NewTimer(2 * time.Second)
+	defer t.Stop()
+wait:
+	for *inflight > 0 {
+		select {
+		case r := <-results:
+			collect(r, true)
+		case <-t.C():
+			break wait
+		}
+	}
+	off := cl.Publish(p.cfg.topic("status"), 1, true, p.statusPayload("offline", "shutdown", p.clk.Now()))
+	select {
+	case <-off.Done():
+	case <-t.C():
+	}
+	cl.Disconnect(250)
+	for *inflight > 0 {
+		select {
+		case r := <-results:
+			collect(r, true)
+		case <-time.After(time.Second): // tokens are completed by Disconnect; this only bounds a paho bug
+			return
+		}
+	}
+}
+
+// healthLoop queues a health report every HealthInterval. A report the
+// outbox refuses is counted and logged; the publisher keeps running.
+func (p *Publisher) healthLoop(ctx context.Context) {
+	t := p.clk.NewTicker(p.cfg.HealthInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		if err := p.QueueHealth(ctx); err != nil && ctx.Err() == nil {
+			p.update(func(s *Status) { s.HealthErrors++; s.LastError = err.Error() })
+			p.log.Warn("uplink: health report not queued", "err", err)
+		}
+	}
+}
+
+// QueueHealth builds a health report and commits it to the outbox.
+func (p *Publisher) QueueHealth(ctx context.Context) error {
+	now := p.clk.Now()
+	st := p.ob.Stats()
+	h := &summary.Health{
+		Header: summary.Header{SchemaVersion: summary.SchemaVersion, Kind: summary.KindHealth},
+		Site:   p.cfg.Site, Lane: p.cfg.Lane, At: now.UTC(), Version: p.version,
+		UptimeS: now.Sub(p.started).Seconds(),
+		Outbox: summary.OutboxHealth{Depth: st.Count, Bytes: st.Bytes, OldestAgeS: st.OldestAge.Seconds(),
+			Quarantined: st.Quarantined},
+	}
+	for _, c := range st.Classes {
+		h.Outbox.Dropped += c.Dropped + c.Expired
+		h.Outbox.Unstored += c.Unstored
+	}
+	if p.health != nil {
+		p.health(h)
+	}
+	b, err := summary.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("uplink: health report: %w", err)
+	}
+	if _, err := p.ob.Enqueue(ctx, outbox.KindHealth, b); err != nil {
+		return fmt.Errorf("uplink: queue health report: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package uplink
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/laned/laned/internal/outbox"
+	"github.com/laned/laned/internal/summary"
+	"github.com/laned/laned/internal/uplink/mosquittotest"
+)
+
+func TestPublishesOutboxInOrderAndAcks(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	sub := subscribe(t, b.URL(), "office-1", "test/#")
+	ob := openOutbox(t, "")
+	ctx := context.Background()
+	const n = 500
+	for i := range n {
+		if _, err := ob.Enqueue(ctx, outbox.KindSummary, transaction(t, "L1", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev, _ := summary.Marshal(&summary.Event{Header: summary.Header{SchemaVersion: 1, Kind: summary.KindEvent},
+		Site: "site1", Lane: "L1", At: time.Now().UTC(), Category: "fault", Severity: "error", Code: "camera.lost", Message: "cam gone"})
+	ob.Enqueue(ctx, outbox.KindEvent, ev)
+
+	p := runPublisher(t, Options{Config: testConfig(b.URL()), Outbox: ob})
+	ms := sub.waitFor(t, 20*time.Second, "all transactions", func(ms []received) bool {
+		return countTopic(ms, "test/site1/L1/transactions") >= n && countTopic(ms, "test/site1/L1/events") >= 1
+	})
+	var last uint64
+	for _, m := range ms {
+		if err := summary.ValidateJSON(m.Payload); err != nil {
+			t.Fatalf("%s: %v", m.Topic, err)
+		}
+		v, err := summary.Unmarshal(m.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr, ok := v.(*summary.Transaction); ok {
+			if tr.Sequence <= last {
+				t.Fatalf("sequence %d after %d", tr.Sequence, last)
+			}
+			last = tr.Sequence
+		}
+	}
+	if st := statusOf(t, ms[0].Payload); ms[0].Topic != "test/site1/L1/status" || st.State != "online" || st.Version != "v-test" {
+		t.Errorf("first message %s %s, want retained online status", ms[0].Topic, ms[0].Payload)
+	}
+	waitStatus(t, p, 10*time.Second, "outbox drained", func(s Status) bool { return s.Acked == n+1 })
+	if c := ob.Stats().Count; c != 0 {
+		t.Errorf("%d messages left in the outbox after their PUBACK", c)
+	}
+	if st := p.Status(); st.State != StateConnected || !strings.HasPrefix(st.String(), "connected to tcp://127.0.0.1") {
+		t.Errorf("status %q", st)
+	}
+}
+
+func TestStartsWithoutBrokerAndKeepsQueuing(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	url := b.URL()
+	b.Stop()
+	ob := openOutbox(t, "")
+	p := runPublisher(t, Options{Config: testConfig(url), Outbox: ob})
+	st := waitStatus(t, p, 5*time.Second, "unreachable", func(s Status) bool { return s.Reason != "" })
+	if st.State != StateConnecting || st.Reason != ReasonUnreachable || !strings.Contains(st.String(), "connecting: unreachable broker") {
+		t.Errorf("status %+v / %q, want connecting: unreachable broker", st, st)
+	}
+	for i := range 50 {
+		if _, err := ob.Enqueue(context.Background(), outbox.KindSummary, transaction(t, "L1", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Restart()
+	sub := subscribe(t, b.URL(), "office-2", "test/+/+/transactions")
+	_ = sub
+	waitStatus(t, p, 10*time.Second, "drained after the broker came up", func(s Status) bool { return s.Acked == 50 })
+	sub.waitFor(t, 10*time.Second, "50 transactions", func(ms []received) bool { return len(ms) >= 50 })
+}
+
+func TestFailoverToSecondBroker(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	dead := "tcp://" + strings.TrimPrefix(mosquittotest.NewProxy(t, "127.0.0.1:1").URL(), "tcp://")
+	ob := openOutbox(t, "")
+	ob.Enqueue(context.Background(), outbox.KindSummary, transaction(t, "L1", 1))
+	p := runPublisher(t, Options{Config: testConfig(dead, b.URL()), Outbox: ob})
+	st := waitStatus(t, p, 10*time.Second, "connected to the second broker", func(s Status) bool { return s.Acked == 1 })
+	if st.Broker != b.URL() {
+		t.Errorf("connected to %s, want %s", st.Broker, b.URL())
+	}
+}
+
+func TestLastWillAndStatus(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	proxy := mosquittotest.NewProxy(t, b.Addr())
+	ob := openOutbox(t, "")
+	p := runPublisher(t, Options{Config: testConfig(proxy.URL()), Outbox: ob})
+	waitStatus(t, p, 5*time.Second, "connected", func(s Status) bool { return s.State == StateConnected })
+	sub := subscribe(t, b.URL(), "office-3", "test/site1/L1/status")
+	sub.waitFor(t, 5*time.Second, "retained online", func(ms []received) bool {
+		return len(ms) > 0 && ms[0].Retained && statusOf(t, ms[0].Payload).State == "online"
+	})
+	proxy.Cut() // the broker sees the link die and sends the will
+	ms := sub.waitFor(t, 20*time.Second, "offline will", func(ms []received) bool {
+		return statusOf(t, ms[len(ms)-1].Payload).State == "offline"
+	})
+	will := ms[len(ms)-1].Payload
+	if err := summary.ValidateJSON(will); err != nil {
+		t.Error(err)
+	}
+	if !strings.Contains(string(will), "last will") {
+		t.Errorf("will %s", will)
+	}
+	st := waitStatus(t, p, 5*time.Second, "not connected", func(s Status) bool { return s.State == StateConnecting && s.Reason != "" })
+	t.Logf("status while cut: %s", st)
+	proxy.Restore()
+	waitStatus(t, p, 10*time.Second, "reconnected", func(s Status) bool { return s.State == StateConnected && s.Connects == 2 })
+	sub.waitFor(t, 5*time.Second, "online again", func(ms []received) bool {
+		return statusOf(t, ms[len(ms)-1].Payload).State == "online"
+	})
+}
+
+func TestOversizePayloadIsQuarantined(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	ob := openOutbox(t, "")
+	cfg := testConfig(b.URL())
+	cfg.MaxPayload = 2048
+	big := transaction(t, "L1", 1)
+	big = []byte(strings.Replace(string(big), `"model_id":"m1"`, `"model_id":"m1","pad":"`+strings.Repeat("x", 4000)+`"`, 1))
+	ob.Enqueue(context.Background(), outbox.KindSummary, big)
+	ob.Enqueue(context.Background(), outbox.KindSummary, []byte("not json"))
+	ob.Enqueue(context.Background(), outbox.KindSummary, transaction(t, "L1", 2))
+	p := runPublisher(t, Options{Config: cfg, Outbox: ob})
+	st := waitStatus(t, p, 10*time.Second, "one sent, two quarantined", func(s Status) bool { return s.Acked == 1 && s.Quarantined == 2 })
+	q, err := ob.Quarantined()
+	if err != nil || len(q) != 2 {
+		t.Fatalf("quarantine %d %v", len(q), err)
+	}
+	if !strings.Contains(q[0].Reason, "payload over uplink.max_payload") || !strings.Contains(q[0].Reason, "max 2048") {
+		t.Errorf("reason %q does not say why", q[0].Reason)
+	}
+	if !strings.Contains(q[1].Reason, "not a JSON object") {
+		t.Errorf("reason %q", q[1].Reason)
+	}
+	if !strings.Contains(st.LastError, "uplink refused") {
+		t.Errorf("status last error %q", st.LastError)
+	}
+}
+
+// failingEnqueue makes every Enqueue fail like a full disk.
+type failingEnqueue struct{ *outbox.Outbox }
+
+func (f failingEnqueue) Enqueue(context.Context, outbox.Kind, []byte) (outbox.Message, error) {
+	return outbox.Message{}, errors.New("outbox: storage error: no space left on device")
+}
+
+func TestKeepsRunningWhenEnqueueFails(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	ob := openOutbox(t, "")
+	ob.Enqueue(context.Background(), outbox.KindSummary, transaction(t, "L1", 1))
+	cfg := testConfig(b.URL())
+	cfg.HealthInterval = time.Second
+	p := runPublisher(t, Options{Config: cfg, Outbox: failingEnqueue{ob}})
+	st := waitStatus(t, p, 10*time.Second, "health failures counted", func(s Status) bool { return s.HealthErrors >= 2 })
+	if st.State != StateConnected || st.Acked != 1 || !strings.Contains(st.LastError, "no space left") {
+		t.Errorf("status %+v", st)
+	}
+	ob.Enqueue(context.Background(), outbox.KindSummary, transaction(t, "L1", 2))
+	waitStatus(t, p, 10*time.Second, "still publishing", func(s Status) bool { return s.Acked == 2 })
+}
+
+func TestHealthReports(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	sub := subscribe(t, b.URL(), "office-4", "test/+/+/health")
+	ob := openOutbox(t, "")
+	cfg := testConfig(b.URL())
+	cfg.HealthInterval = time.Second
+	temp := 41.5
+	runPublisher(t, Options{Config: cfg, Outbox: ob, Health: func(h *summary.Health) {
+		h.TemperatureC = &temp
+		h.Cameras = []summary.CameraHealth{{ID: "cam0", FPS: 25, Drops: 1}}
+	}})
+	ms := sub.waitFor(t, 10*time.Second, "a health report", func(ms []received) bool { return len(ms) > 0 })
+	if err := summary.ValidateJSON(ms[0].Payload); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ms[0].Payload), `"temperature_c":41.5`) {
+		t.Errorf("health %s", ms[0].Payload)
+	}
+}
