@@ -6,11 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -233,7 +235,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
-			lastErr = fmt.Errorf("%s: %w", ReasonLost, err)
+			lastErr = fmt.Errorf("%w: %w", ErrConnectionLost, err)
 			p.setState(StateConnecting, url, lastErr)
 			p.log.Warn("uplink connection lost", "broker", url, "err", err)
 		}
@@ -273,6 +275,15 @@ func (p *Publisher) statusPayload(state, reason string, since time.Time) []byte 
 		p.log.Error("uplink status payload", "err", err)
 	}
 	return b
+}
+
+func isTLS(url string) bool {
+	for _, p := range []string{"ssl://", "tls://", "mqtts://"} {
+		if strings.HasPrefix(url, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // connect makes one attempt on one broker. lost receives the reason when
@@ -324,6 +335,13 @@ func (p *Publisher) connect(ctx context.Context, url string) (Client, <-chan err
 		return nil, nil, since, fmt.Errorf("connect %s: %w", url, errConnectTimeout)
 	}
 	if err := tok.Error(); err != nil {
+		if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) {
+			// The broker hung up before CONNACK: no reason of its own.
+			if isTLS(url) {
+				return nil, nil, since, fmt.Errorf("connect %s: %w: %w", url, errTLSClosed, err)
+			}
+			return nil, nil, since, fmt.Errorf("connect %s: %w: %w", url, errClosed, err)
+		}
 		return nil, nil, since, fmt.Errorf("connect %s: %w", url, err)
 	}
 	return cl, lost, since, nil

@@ -32,6 +32,8 @@ const (
 	ReasonBadCert       = "TLS: invalid certificate"
 	ReasonClientCert    = "TLS: broker refused our client certificate"
 	ReasonTLS           = "TLS: handshake failed"
+	ReasonTLSClosed     = "TLS: broker closed the connection in the handshake (client certificate missing or refused, or not a TLS port)"
+	ReasonClosed        = "broker closed the connection in the MQTT handshake (a TLS port?)"
 	ReasonAuth          = "refused: bad username or password"
 	ReasonNotAuthorized = "refused: not authorized"
 	ReasonRefused       = "refused by broker"
@@ -109,10 +111,19 @@ func Classify(err error) string {
 	case errors.As(err, &cve):
 		return ReasonBadCert
 	case errors.As(err, &al):
-		// The broker sent an alert: it did not accept our certificate.
-		return ReasonClientCert
+		return ReasonTLS
 	case errors.As(err, &rh):
 		return ReasonTLS + " (is the broker speaking TLS on this port?)"
+	case errors.Is(err, errTLSClosed):
+		return ReasonTLSClosed
+	case errors.Is(err, errClosed):
+		return ReasonClosed
+	case strings.Contains(err.Error(), "remote error: tls:") && strings.Contains(err.Error(), "certificate"):
+		// The broker sent an alert about our certificate (Go's alert type
+		// for TCP connections is not exported).
+		return ReasonClientCert
+	case errors.Is(err, ErrConnectionLost):
+		return ReasonLost
 	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword):
 		return ReasonAuth
 	case errors.Is(err, packets.ErrorRefusedNotAuthorised):
@@ -142,4 +153,11 @@ func Classify(err error) string {
 	return ReasonOther
 }
 
-var errConnectTimeout = errors.New("connect timed out")
+var (
+	errConnectTimeout = errors.New("connect timed out")
+	errTLSClosed      = errors.New("closed by the broker during the TLS handshake")
+	errClosed         = errors.New("closed by the broker during the MQTT handshake")
+)
+
+// ErrConnectionLost wraps the reason an established connection dropped.
+var ErrConnectionLost = errors.New(ReasonLost)
