@@ -52,6 +52,8 @@ fi
 # (iii) Go benchmarks. A package that fails (or does not build yet) is
 # reported and its rows become n/a; the run goes on.
 say "go test -bench '${BENCH_GO_FILTER:-.}' -benchtime ${BENCH_GO_TIME:-1s} ${BENCH_GO_PKGS:-./internal/vision/...}"
+load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a; }
+export BENCH_LOAD_GO="$(load)"
 go_rc=0
 # shellcheck disable=SC2086
 "$GO" test -run '^$' -bench "${BENCH_GO_FILTER:-.}" -benchtime "${BENCH_GO_TIME:-1s}" -count 1 \
@@ -61,11 +63,13 @@ grep -E '^(Benchmark|pkg:|FAIL|--- FAIL|--- SKIP|ok )' "$out/bench-go.txt" >&2 |
 
 # (iv) the JavaScript reference on the same frames.
 say "node $ref/bench.mjs"
+export BENCH_LOAD_JS="$(load)"
 js_rc=0
 node "$ref/bench.mjs" "$LANED_BENCH_FRAMES" >"$out/bench-js.json" || js_rc=$?
 [ "$js_rc" = 0 ] || say "warning: the JavaScript reference failed (exit $js_rc); its figures show as n/a"
 
 # (v) table + out/bench.json.
+export BENCH_LOAD_END="$(load)"
 echo
 node "$ref/summary.mjs" "$out/bench-go.txt" "$out/bench-js.json" "$out/bench.json"
 say "wrote $out/bench.json ($((SECONDS - t0)) s)"

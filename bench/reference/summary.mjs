@@ -95,10 +95,13 @@ for (const r of rows) {
   const g = r.out.goals.map((x) => `${x.what}: ${x.met === null ? 'n/a' : x.met ? 'ok' : 'MISSED'}`).join(', ');
   lines.push(line([r.label, fmt(r.out.goV), fmt(r.out.jsV), r.out.ratio === null ? 'n/a' : `${r.out.ratio.toFixed(1)}x`, `${g}${g ? ' ' : ''}(${r.go.name ?? 'no Go benchmark'})`]));
 }
+const loadavg = { before_go: process.env.BENCH_LOAD_GO ?? null, before_js: process.env.BENCH_LOAD_JS ?? null, end: process.env.BENCH_LOAD_END ?? null };
+if (loadavg.before_go) lines.push(`load average (1/5/15 min) before Go: ${loadavg.before_go}; before JS: ${loadavg.before_js}; end: ${loadavg.end} — on this 2-core machine, figures from a loaded run are slow and their ratios noisy`);
 process.stdout.write(`${lines.join('\n')}\n`);
 
 const doc = {
   time: new Date().toISOString(),
+  loadavg,
   summary,
   go: goRuns,
   js,
