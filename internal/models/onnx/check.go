@@ -1,0 +1,513 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// maxElems bounds any one tensor (activation or initializer): far above the
+// face nets laned runs, far below what would exhaust a booth computer.
+const maxElems = 1 << 28
+
+// Check proves a parsed model is a self-consistent graph built only from the
+// operators laned's converters emit (Conv, Relu, MaxPool, AveragePool, Pad,
+// Add, Sub, Div, GlobalAveragePool, Flatten, Gemm), with the attributes and
+// shapes each of them allows, and returns the inferred shape of every graph
+// output. OpenCV 4.6's DNN module aborts the process on a model it cannot
+// build, so callers run Check before handing bytes to it: an altered or
+// foreign file is then an error here, never a crash there.
+//
+// Check is deliberately narrower than ONNX: one batch of static shapes,
+// group 1 convolutions, no auto_pad, no ceil_mode, constant zero padding
+// only, no fields or operators outside laned's subset.
+func Check(m *ModelProto) (map[string][]int64, error) {
+	if err := noUnknownFields(m.ProtoReflect()); err != nil {
+		return nil, fmt.Errorf("check onnx model: %w", err)
+	}
+	if err := checkOpset(m); err != nil {
+		return nil, fmt.Errorf("check onnx model: %w", err)
+	}
+	g := m.GetGraph()
+	if g == nil {
+		return nil, errors.New("check onnx model: no graph")
+	}
+	c := &checker{shapes: map[string][]int64{}, consts: map[string]*TensorProto{}}
+	for _, t := range g.Initializer {
+		if err := c.initializer(t); err != nil {
+			return nil, fmt.Errorf("check onnx model: initializer %q: %w", t.GetName(), err)
+		}
+	}
+	for _, in := range g.Input {
+		if _, isConst := c.consts[in.GetName()]; isConst {
+			continue // older exporters also list initializers as inputs
+		}
+		shape, err := valueShape(in)
+		if err != nil {
+			return nil, fmt.Errorf("check onnx model: input %q: %w", in.GetName(), err)
+		}
+		if err := c.define(in.GetName(), shape); err != nil {
+			return nil, fmt.Errorf("check onnx model: input: %w", err)
+		}
+	}
+	for i, n := range g.Node {
+		if err := c.node(n); err != nil {
+			return nil, fmt.Errorf("check onnx model: node %d (%s %q): %w", i, n.GetOpType(), n.GetName(), err)
+		}
+	}
+	if len(g.Output) == 0 {
+		return nil, errors.New("check onnx model: graph has no outputs")
+	}
+	outs := map[string][]int64{}
+	for _, o := range g.Output {
+		got, ok := c.shapes[o.GetName()]
+		if !ok {
+			return nil, fmt.Errorf("check onnx model: output %q is never computed", o.GetName())
+		}
+		want, err := valueShape(o)
+		if err != nil {
+			return nil, fmt.Errorf("check onnx model: output %q: %w", o.GetName(), err)
+		}
+		if !slices.Equal(got, want) {
+			return nil, fmt.Errorf("check onnx model: output %q is declared %v, computes %v", o.GetName(), want, got)
+		}
+		outs[o.GetName()] = got
+	}
+	return outs, nil
+}
+
+func checkOpset(m *ModelProto) error {
+	found := false
+	for _, o := range m.OpsetImport {
+		if o.GetDomain() != "" && o.GetDomain() != "ai.onnx" {
+			return fmt.Errorf("opset domain %q not supported", o.GetDomain())
+		}
+		if o.GetVersion() < 7 || o.GetVersion() > 13 {
+			return fmt.Errorf("opset version %d outside 7..13", o.GetVersion())
+		}
+		found = true
+	}
+	if !found {
+		return errors.New("no default-domain opset import")
+	}
+	return nil
+}
+
+// noUnknownFields refuses fields outside laned's subset of onnx.proto
+// (subgraphs, sparse tensors, external data…): they would reach OpenCV
+// unchecked.
+func noUnknownFields(m protoreflect.Message) error {
+	if len(m.GetUnknown()) > 0 {
+		return fmt.Errorf("%s has fields laned does not read", m.Descriptor().Name())
+	}
+	var err error
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Message() == nil:
+		case fd.IsList():
+			l := v.List()
+			for i := 0; i < l.Len() && err == nil; i++ {
+				err = noUnknownFields(l.Get(i).Message())
+			}
+		case fd.IsMap():
+		default:
+			err = noUnknownFields(v.Message())
+		}
+		return err == nil
+	})
+	return err
+}
+
+type checker struct {
+	shapes map[string][]int64
+	consts map[string]*TensorProto
+}
+
+func (c *checker) define(name string, shape []int64) error {
+	if name == "" {
+		return errors.New("value with no name")
+	}
+	if _, dup := c.shapes[name]; dup {
+		return fmt.Errorf("value %q defined twice", name)
+	}
+	if _, err := elems(shape); err != nil {
+		return fmt.Errorf("value %q: %w", name, err)
+	}
+	c.shapes[name] = shape
+	return nil
+}
+
+func elems(shape []int64) (int64, error) {
+	n := int64(1)
+	for _, d := range shape {
+		if d <= 0 || d > maxElems || n > maxElems/d {
+			return 0, fmt.Errorf("shape %v is empty or larger than %d values", shape, maxElems)
+		}
+		n *= d
+	}
+	return n, nil
+}
+
+func (c *checker) initializer(t *TensorProto) error {
+	n, err := elems(t.Dims)
+	if err != nil {
+		return err
+	}
+	raw := int64(len(t.RawData))
+	switch TensorProto_DataType(t.DataType) {
+	case TensorProto_FLOAT:
+		if len(t.Int64Data) > 0 || !(raw == 4*n && len(t.FloatData) == 0 || raw == 0 && int64(len(t.FloatData)) == n) {
+			return fmt.Errorf("float data does not fill shape %v", t.Dims)
+		}
+	case TensorProto_INT64:
+		if len(t.FloatData) > 0 || raw != 0 || int64(len(t.Int64Data)) != n {
+			return fmt.Errorf("int64 data does not fill shape %v", t.Dims)
+		}
+	default:
+		return fmt.Errorf("data type %d not supported", t.DataType)
+	}
+	if err := c.define(t.Name, slices.Clone(t.Dims)); err != nil {
+		return err
+	}
+	c.consts[t.Name] = t
+	return nil
+}
+
+func valueShape(v *ValueInfoProto) ([]int64, error) {
+	tt := v.GetType().GetTensorType()
+	if tt == nil || TensorProto_DataType(tt.GetElemType()) != TensorProto_FLOAT {
+		return nil, errors.New("not a float tensor")
+	}
+	dims := tt.GetShape().GetDim()
+	if len(dims) == 0 {
+		return nil, errors.New("no shape")
+	}
+	shape := make([]int64, len(dims))
+	for i, d := range dims {
+		if shape[i] = d.GetDimValue(); shape[i] <= 0 {
+			return nil, fmt.Errorf("dimension %d is not a fixed positive size", i)
+		}
+	}
+	return shape, nil
+}
+
+// attrs holds a node's attributes after checking each is one the operator
+// takes, of the right type, given once.
+type attrs map[string]*AttributeProto
+
+func nodeAttrs(n *NodeProto, allowed map[string]AttributeProto_AttributeType) (attrs, error) {
+	a := attrs{}
+	for _, at := range n.Attribute {
+		want, ok := allowed[at.GetName()]
+		if !ok {
+			return nil, fmt.Errorf("attribute %q not supported", at.GetName())
+		}
+		if at.GetType() != want {
+			return nil, fmt.Errorf("attribute %q has type %v, want %v", at.GetName(), at.GetType(), want)
+		}
+		if _, dup := a[at.GetName()]; dup {
+			return nil, fmt.Errorf("attribute %q given twice", at.GetName())
+		}
+		a[at.GetName()] = at
+	}
+	return a, nil
+}
+
+// ints returns an INTS attribute of length n, or def when absent.
+func (a attrs) ints(name string, n int, lo int64, def ...int64) ([]int64, error) {
+	at, ok := a[name]
+	if !ok {
+		return def, nil
+	}
+	v := at.GetInts()
+	if len(v) != n {
+		return nil, fmt.Errorf("attribute %s has %d values, want %d", name, len(v), n)
+	}
+	for _, x := range v {
+		if x < lo || x > maxElems {
+			return nil, fmt.Errorf("attribute %s value %d out of range", name, x)
+		}
+	}
+	return v, nil
+}
+
+func (a attrs) int(name string, def int64) int64 {
+	if at, ok := a[name]; ok {
+		return at.GetI()
+	}
+	return def
+}
+
+// inputs resolves a node's inputs to their shapes; between min and max of
+// them, all defined earlier.
+func (c *checker) inputs(n *NodeProto, lo, hi int) ([][]int64, error) {
+	if len(n.Input) < lo || len(n.Input) > hi {
+		return nil, fmt.Errorf("%d inputs, want %d..%d", len(n.Input), lo, hi)
+	}
+	shapes := make([][]int64, len(n.Input))
+	for i, in := range n.Input {
+		s, ok := c.shapes[in]
+		if !ok {
+			return nil, fmt.Errorf("input %q is not defined before use", in)
+		}
+		shapes[i] = s
+	}
+	return shapes, nil
+}
+
+var (
+	ints   = AttributeProto_INTS
+	int1   = AttributeProto_INT
+	str    = AttributeProto_STRING
+	float1 = AttributeProto_FLOAT
+)
+
+var opAttrs = map[string]map[string]AttributeProto_AttributeType{
+	"Conv":              {"kernel_shape": ints, "strides": ints, "pads": ints, "dilations": ints, "group": int1},
+	"MaxPool":           {"kernel_shape": ints, "strides": ints, "pads": ints},
+	"AveragePool":       {"kernel_shape": ints, "strides": ints, "pads": ints, "count_include_pad": int1},
+	"Pad":               {"mode": str},
+	"Flatten":           {"axis": int1},
+	"Gemm":              {"transB": int1, "alpha": float1, "beta": float1},
+	"Relu":              {},
+	"Add":               {},
+	"Sub":               {},
+	"Div":               {},
+	"GlobalAveragePool": {},
+}
+
+func (c *checker) node(n *NodeProto) error {
+	if n.GetDomain() != "" && n.GetDomain() != "ai.onnx" {
+		return fmt.Errorf("domain %q not supported", n.GetDomain())
+	}
+	allowed, ok := opAttrs[n.GetOpType()]
+	if !ok {
+		return errors.New("operator not supported")
+	}
+	a, err := nodeAttrs(n, allowed)
+	if err != nil {
+		return err
+	}
+	if len(n.Output) != 1 {
+		return fmt.Errorf("%d outputs, want 1", len(n.Output))
+	}
+	var out []int64
+	switch n.GetOpType() {
+	case "Conv":
+		out, err = c.conv(n, a)
+	case "MaxPool", "AveragePool":
+		out, err = c.pool(n, a)
+	case "Pad":
+		out, err = c.pad(n, a)
+	case "Add", "Sub", "Div":
+		out, err = c.binary(n)
+	case "Relu":
+		var in [][]int64
+		if in, err = c.inputs(n, 1, 1); err == nil {
+			out = in[0]
+		}
+	case "GlobalAveragePool":
+		var in [][]int64
+		if in, err = c.inputs(n, 1, 1); err == nil {
+			if len(in[0]) != 4 {
+				return fmt.Errorf("input has shape %v, want NCHW", in[0])
+			}
+			out = []int64{in[0][0], in[0][1], 1, 1}
+		}
+	case "Flatten":
+		out, err = c.flatten(n, a)
+	case "Gemm":
+		out, err = c.gemm(n, a)
+	}
+	if err != nil {
+		return err
+	}
+	return c.define(n.Output[0], out)
+}
+
+// window checks a 2-D sliding window (kernel, strides, pads, dilations) over
+// an NCHW input and returns the output's H and W.
+func window(in, kernel, strides, pads, dil []int64) ([]int64, error) {
+	hw := make([]int64, 2)
+	for i := range 2 {
+		if pads[i] >= kernel[i] || pads[i+2] >= kernel[i] {
+			return nil, fmt.Errorf("pads %v not smaller than kernel %v", pads, kernel)
+		}
+		span := dil[i]*(kernel[i]-1) + 1
+		size := in[2+i] + pads[i] + pads[i+2] - span
+		if size < 0 {
+			return nil, fmt.Errorf("kernel %v (dilations %v) larger than padded input %v", kernel, dil, in)
+		}
+		hw[i] = size/strides[i] + 1
+	}
+	return hw, nil
+}
+
+func (c *checker) conv(n *NodeProto, a attrs) ([]int64, error) {
+	in, err := c.inputs(n, 2, 3)
+	if err != nil {
+		return nil, err
+	}
+	x, w := in[0], in[1]
+	if _, isConst := c.consts[n.Input[1]]; !isConst || len(x) != 4 || len(w) != 4 {
+		return nil, fmt.Errorf("want NCHW input and constant OIHW weights, got %v and %v", x, w)
+	}
+	if w[1] != x[1] {
+		return nil, fmt.Errorf("weights take %d channels, input has %d", w[1], x[1])
+	}
+	if len(in) == 3 {
+		if _, isConst := c.consts[n.Input[2]]; !isConst || !slices.Equal(in[2], []int64{w[0]}) {
+			return nil, fmt.Errorf("bias must be a constant of shape [%d], got %v", w[0], in[2])
+		}
+	}
+	if a.int("group", 1) != 1 {
+		return nil, errors.New("only group 1 is supported")
+	}
+	kernel, err := a.ints("kernel_shape", 2, 1, w[2], w[3])
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(kernel, w[2:]) {
+		return nil, fmt.Errorf("kernel_shape %v differs from weights %v", kernel, w)
+	}
+	strides, err1 := a.ints("strides", 2, 1, 1, 1)
+	pads, err2 := a.ints("pads", 4, 0, 0, 0, 0, 0)
+	dil, err3 := a.ints("dilations", 2, 1, 1, 1)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, err
+	}
+	hw, err := window(x, kernel, strides, pads, dil)
+	if err != nil {
+		return nil, err
+	}
+	return []int64{x[0], w[0], hw[0], hw[1]}, nil
+}
+
+func (c *checker) pool(n *NodeProto, a attrs) ([]int64, error) {
+	in, err := c.inputs(n, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if len(x) != 4 {
+		return nil, fmt.Errorf("input has shape %v, want NCHW", x)
+	}
+	if _, ok := a["kernel_shape"]; !ok {
+		return nil, errors.New("kernel_shape missing")
+	}
+	kernel, err1 := a.ints("kernel_shape", 2, 1)
+	strides, err2 := a.ints("strides", 2, 1, 1, 1)
+	pads, err3 := a.ints("pads", 4, 0, 0, 0, 0, 0)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, err
+	}
+	if cip := a.int("count_include_pad", 0); cip != 0 && cip != 1 {
+		return nil, fmt.Errorf("count_include_pad %d", cip)
+	}
+	hw, err := window(x, kernel, strides, pads, []int64{1, 1})
+	if err != nil {
+		return nil, err
+	}
+	return []int64{x[0], x[1], hw[0], hw[1]}, nil
+}
+
+// pad allows constant zero padding with non-negative pads given as an int64
+// initializer (opset 11 form).
+func (c *checker) pad(n *NodeProto, a attrs) ([]int64, error) {
+	in, err := c.inputs(n, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	if m, ok := a["mode"]; ok && string(m.GetS()) != "constant" {
+		return nil, fmt.Errorf("mode %q not supported", m.GetS())
+	}
+	x := in[0]
+	p, isConst := c.consts[n.Input[1]]
+	if !isConst || TensorProto_DataType(p.DataType) != TensorProto_INT64 || len(p.Int64Data) != 2*len(x) {
+		return nil, fmt.Errorf("pads must be a constant int64 of %d values", 2*len(x))
+	}
+	out := slices.Clone(x)
+	for i := range x {
+		lo, hi := p.Int64Data[i], p.Int64Data[i+len(x)]
+		if lo < 0 || hi < 0 || lo > maxElems || hi > maxElems {
+			return nil, fmt.Errorf("pads %v: only non-negative padding is supported", p.Int64Data)
+		}
+		out[i] += lo + hi
+	}
+	return out, nil
+}
+
+// binary allows equal shapes, or a constant operand that broadcasts to the
+// other.
+func (c *checker) binary(n *NodeProto) ([]int64, error) {
+	in, err := c.inputs(n, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	a, b := in[0], in[1]
+	if slices.Equal(a, b) {
+		return a, nil
+	}
+	_, bConst := c.consts[n.Input[1]]
+	if !bConst || len(b) > len(a) {
+		return nil, fmt.Errorf("shapes %v and %v differ and the second is not a constant that broadcasts", a, b)
+	}
+	for i := range b {
+		if d := b[len(b)-1-i]; d != 1 && d != a[len(a)-1-i] {
+			return nil, fmt.Errorf("shape %v does not broadcast to %v", b, a)
+		}
+	}
+	return a, nil
+}
+
+func (c *checker) flatten(n *NodeProto, a attrs) ([]int64, error) {
+	in, err := c.inputs(n, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	axis := a.int("axis", 1)
+	if axis < 0 || axis > int64(len(x)) {
+		return nil, fmt.Errorf("axis %d out of range for shape %v", axis, x)
+	}
+	lo, _ := elems(x[:axis])
+	hi, _ := elems(x[axis:])
+	return []int64{lo, hi}, nil
+}
+
+// gemm allows Y = A·Bᵀ + C with a constant B ([N,K], transB=1) or
+// A·B + C ([K,N]), alpha and beta 1 and C absent or a constant [N].
+func (c *checker) gemm(n *NodeProto, a attrs) ([]int64, error) {
+	in, err := c.inputs(n, 2, 3)
+	if err != nil {
+		return nil, err
+	}
+	x, w := in[0], in[1]
+	if _, isConst := c.consts[n.Input[1]]; !isConst || len(x) != 2 || len(w) != 2 {
+		return nil, fmt.Errorf("want a 2-D input and constant 2-D B, got %v and %v", x, w)
+	}
+	for _, name := range []string{"alpha", "beta"} {
+		if at, ok := a[name]; ok && at.GetF() != 1 {
+			return nil, fmt.Errorf("%s %v: only 1 is supported", name, at.GetF())
+		}
+	}
+	k, outN := w[0], w[1]
+	switch a.int("transB", 0) {
+	case 0:
+	case 1:
+		k, outN = w[1], w[0]
+	default:
+		return nil, errors.New("transB must be 0 or 1")
+	}
+	if k != x[1] {
+		return nil, fmt.Errorf("B %v does not take input %v", w, x)
+	}
+	if len(in) == 3 {
+		if _, isConst := c.consts[n.Input[2]]; !isConst || !slices.Equal(in[2], []int64{outN}) {
+			return nil, fmt.Errorf("C must be a constant of shape [%d], got %v", outN, in[2])
+		}
+	}
+	return []int64{x[0], outN}, nil
+}
