@@ -207,6 +207,7 @@ func (w *genWriter) flush(rest bool) error {
 	}
 	err := w.s.db.Update(func(tx *bolt.Tx) error {
 		dst := tx.Bucket(genName(w.gen)).Bucket(bktSubjects)
+		dst.FillPercent = 1 // keys arrive in order: fill pages, don't half-split them
 		var cur *bolt.Cursor
 		var bk, bv []byte
 		if w.base != 0 {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/laned/laned/internal/gallery/bundle"
@@ -35,26 +37,9 @@ func (s *Store) walk(start func(*bundle.Manifest, uint64) error, fn func(*bundle
 				return err
 			}
 		}
-		var aad, plain []byte
-		c := a.b.Bucket(bktSubjects).Cursor()
-		var n uint64
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			aad = recordAAD(aad, a.id, k)
-			plain, err = s.key.open(plain[:0], v, aad)
-			if err != nil {
-				return fmt.Errorf("%w: subject %q does not decrypt with this key (or was moved)", ErrWrongKey, k)
-			}
-			rec, err := bundle.DecodeRecord(plain, a.m.Dim, bundle.Full)
-			if err != nil {
-				return fmt.Errorf("%w: subject %q: %v", ErrDamaged, k, err)
-			}
-			if rec.Subject != string(k) {
-				return fmt.Errorf("%w: key %q holds subject %q", ErrDamaged, k, rec.Subject)
-			}
-			if err := fn(rec); err != nil {
-				return err
-			}
-			n++
+		n, err := s.decryptAll(a, fn)
+		if err != nil {
+			return err
 		}
 		if n != a.count {
 			return fmt.Errorf("%w: %d subjects stored, generation says %d", ErrDamaged, n, a.count)
@@ -102,4 +87,104 @@ func (s *Store) LoadIndex(modelID string, dim int, now time.Time) (*match.Index,
 	}
 	s.log.Info("gallery index built", "version", m.Version, "templates", ix.Len(), "subjects", ix.Subjects(), "outside_validity", skipped)
 	return ix, m, nil
+}
+
+// chunk is a run of stored records decrypted and parsed by one worker.
+type chunk struct {
+	keys, vals [][]byte // mmap-backed, valid during the read transaction
+	recs       []*bundle.Record
+	err        error
+	done       chan struct{}
+}
+
+const chunkSize = 512
+
+// decryptAll decrypts and parses generation a's records on all cores and
+// hands them to fn in key order, within the caller's read transaction.
+func (s *Store) decryptAll(a *gen, fn func(*bundle.Record) error) (uint64, error) {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	jobs := make(chan *chunk, workers)
+	order := make(chan *chunk, 2*workers)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var aad, plain []byte
+			for c := range jobs {
+				c.recs = make([]*bundle.Record, len(c.keys))
+				for i, k := range c.keys {
+					var err error
+					aad = recordAAD(aad, a.id, k)
+					plain, err = s.key.open(plain[:0], c.vals[i], aad)
+					if err != nil {
+						c.err = fmt.Errorf("%w: subject %q does not decrypt with this key (or was moved)", ErrWrongKey, k)
+						break
+					}
+					rec, err := bundle.DecodeRecord(plain, a.m.Dim, bundle.Full)
+					if err != nil {
+						c.err = fmt.Errorf("%w: subject %q: %v", ErrDamaged, k, err)
+						break
+					}
+					if rec.Subject != string(k) {
+						c.err = fmt.Errorf("%w: key %q holds subject %q", ErrDamaged, k, rec.Subject)
+						break
+					}
+					c.recs[i] = rec
+				}
+				close(c.done)
+			}
+		}()
+	}
+	go func() { // dispatcher: cut the cursor into chunks
+		defer close(order)
+		defer close(jobs)
+		cur := a.b.Bucket(bktSubjects).Cursor()
+		c := &chunk{done: make(chan struct{})}
+		send := func() bool {
+			select {
+			case order <- c:
+			case <-stop:
+				return false
+			}
+			jobs <- c
+			c = &chunk{done: make(chan struct{})}
+			return true
+		}
+		for k, v := cur.First(); k != nil; k, v = cur.Next() {
+			c.keys, c.vals = append(c.keys, k), append(c.vals, v)
+			if len(c.keys) == chunkSize && !send() {
+				return
+			}
+		}
+		if len(c.keys) > 0 {
+			send()
+		}
+	}()
+	var n uint64
+	var err error
+	for c := range order {
+		<-c.done
+		if err == nil && c.err != nil {
+			err = c.err
+		}
+		if err == nil {
+			for _, r := range c.recs {
+				if err = fn(r); err != nil {
+					break
+				}
+				n++
+			}
+		}
+		if err != nil {
+			select {
+			case <-stop:
+			default:
+				close(stop)
+			}
+		}
+	}
+	wg.Wait()
+	return n, err
 }

@@ -104,7 +104,7 @@ func TestPowerCut(t *testing.T) {
 	db := filepath.Join(dir, "g.db")
 	kills, midImport, resets, versionsSeen := 0, 0, 0, map[uint64]int{}
 	var importMS []int // durations the child reported
-	var floor uint64 // highest version the child reported active
+	var floor uint64   // highest version the child reported active
 	for kills < 100 {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestPowerCut$")
 		cmd.Env = append(os.Environ(), powerCutEnv+"="+dir)
