@@ -219,3 +219,27 @@ func TestReadHeaderShowsRefusedManifest(t *testing.T) {
 func signManifest(mb []byte) []byte {
 	return ed25519.Sign(testKey, append([]byte(SignContext), mb...))
 }
+
+func TestScanRecordAgreesWithDecode(t *testing.T) {
+	for i, r := range someRecords(5) {
+		r.Templates = append(r.Templates, vec(uint64(100+i)))
+		r.ValidFrom, r.ValidUntil = testNow, testNow.Add(time.Duration(i+1)*time.Hour)
+		b := rawRecord(t, r)
+		s, flat, err := ScanRecord(b, 4, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Subject != r.Subject || s.Templates != 2 || s.ValidFrom != r.ValidFrom.Unix() || s.ValidUntil != r.ValidUntil.Unix() || len(flat) != 8 {
+			t.Fatalf("scanned %+v", s)
+		}
+		for j, x := range append(r.Templates[0], r.Templates[1]...) {
+			if flat[j] != x {
+				t.Fatalf("template value %d differs", j)
+			}
+		}
+	}
+	bad := rawRecord(t, &Record{Subject: "a", Templates: [][]float32{{0, 0, 0, 0}}})
+	if _, _, err := ScanRecord(bad, 4, nil); !errors.Is(err, ErrBadTemplate) {
+		t.Fatalf("zero vector: %v", err)
+	}
+}

@@ -91,7 +91,7 @@ type Manifest struct {
 	RecordsSHA256  [32]byte
 	ResultCount    uint64 // subjects in the gallery once applied
 	Issuer         string
-	KeyID          KeyID  // the key that signed it (set by the reader)
+	KeyID          KeyID    // the key that signed it (set by the reader)
 	ManifestSHA256 [32]byte // of the signed manifest bytes (set by the reader)
 }
 

@@ -17,39 +17,24 @@ import (
 // manifest, or ErrNoGallery. A record that fails to decrypt or parse stops
 // the walk with an error wrapping ErrWrongKey or ErrDamaged: never garbage.
 func (s *Store) Each(fn func(*bundle.Record) error) (*bundle.Manifest, error) {
-	return s.walk(nil, fn)
-}
-
-// walk is Each with start called with the manifest and count first.
-func (s *Store) walk(start func(*bundle.Manifest, uint64) error, fn func(*bundle.Record) error) (*bundle.Manifest, error) {
-	var m *bundle.Manifest
-	err := s.db.View(func(tx *bolt.Tx) error {
-		a, err := activeGen(tx)
-		if err != nil {
-			return err
-		}
-		if a == nil {
-			return ErrNoGallery
-		}
-		m = a.m
-		if start != nil {
-			if err := start(a.m, a.count); err != nil {
+	return s.walk(nil,
+		func(c *chunk, _ []byte, plain []byte, dim int) error {
+			rec, err := bundle.DecodeRecord(plain, dim, bundle.Full)
+			if err != nil {
 				return err
 			}
-		}
-		n, err := s.decryptAll(a, fn)
-		if err != nil {
-			return err
-		}
-		if n != a.count {
-			return fmt.Errorf("%w: %d subjects stored, generation says %d", ErrDamaged, n, a.count)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load gallery: %w", err)
-	}
-	return m, nil
+			c.recs = append(c.recs, rec)
+			c.subjects = append(c.subjects, rec.Subject)
+			return nil
+		},
+		func(c *chunk) error {
+			for _, r := range c.recs {
+				if err := fn(r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 }
 
 // LoadIndex builds a match index of the active gallery for a recogniser
@@ -66,18 +51,36 @@ func (s *Store) LoadIndex(modelID string, dim int, now time.Time) (*match.Index,
 		b = match.NewBuilder(dim, int(count))
 		return nil
 	}
-	m, err := s.walk(start, func(r *bundle.Record) error {
-		if (!r.ValidFrom.IsZero() && now.Before(r.ValidFrom)) || (!r.ValidUntil.IsZero() && !now.Before(r.ValidUntil)) {
-			skipped++
-			return nil
-		}
-		for _, t := range r.Templates {
-			if err := b.Add(r.Subject, t); err != nil {
+	unix := now.Unix()
+	m, err := s.walk(start,
+		func(c *chunk, _ []byte, plain []byte, dim int) error {
+			sc, flat, err := bundle.ScanRecord(plain, dim, c.flat)
+			if err != nil {
 				return err
 			}
-		}
-		return nil
-	})
+			if (sc.ValidFrom != 0 && unix < sc.ValidFrom) || (sc.ValidUntil != 0 && unix >= sc.ValidUntil) {
+				c.flat = flat[:len(c.flat)]
+				c.skipped++
+				return nil
+			}
+			c.flat = flat
+			c.subjects = append(c.subjects, sc.Subject)
+			c.ntmpl = append(c.ntmpl, int32(sc.Templates))
+			return nil
+		},
+		func(c *chunk) error {
+			skipped += c.skipped
+			off := 0
+			for i, subj := range c.subjects {
+				for range c.ntmpl[i] {
+					if err := b.Add(subj, c.flat[off:off+dim]); err != nil {
+						return err
+					}
+					off += dim
+				}
+			}
+			return nil
+		})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,19 +92,58 @@ func (s *Store) LoadIndex(modelID string, dim int, now time.Time) (*match.Index,
 	return ix, m, nil
 }
 
-// chunk is a run of stored records decrypted and parsed by one worker.
+// walk decrypts the active generation's records on all cores: decode
+// runs in the workers on each decrypted record (appending to its chunk),
+// consume runs in key order on the caller's goroutine. start is called
+// first with the manifest and count.
+func (s *Store) walk(start func(*bundle.Manifest, uint64) error,
+	decode func(c *chunk, key, plain []byte, dim int) error,
+	consume func(c *chunk) error) (*bundle.Manifest, error) {
+	var m *bundle.Manifest
+	err := s.db.View(func(tx *bolt.Tx) error {
+		a, err := activeGen(tx)
+		if err != nil {
+			return err
+		}
+		if a == nil {
+			return ErrNoGallery
+		}
+		m = a.m
+		if start != nil {
+			if err := start(a.m, a.count); err != nil {
+				return err
+			}
+		}
+		n, err := s.decryptAll(a, decode, consume)
+		if err != nil {
+			return err
+		}
+		if n != a.count {
+			return fmt.Errorf("%w: %d subjects stored, generation says %d", ErrDamaged, n, a.count)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load gallery: %w", err)
+	}
+	return m, nil
+}
+
+// chunk is a run of stored records decrypted and decoded by one worker.
 type chunk struct {
 	keys, vals [][]byte // mmap-backed, valid during the read transaction
+	subjects   []string // decoded records' subjects, in key order
 	recs       []*bundle.Record
+	flat       []float32 // templates, dim each
+	ntmpl      []int32   // templates per subject
+	skipped    int
 	err        error
 	done       chan struct{}
 }
 
 const chunkSize = 512
 
-// decryptAll decrypts and parses generation a's records on all cores and
-// hands them to fn in key order, within the caller's read transaction.
-func (s *Store) decryptAll(a *gen, fn func(*bundle.Record) error) (uint64, error) {
+func (s *Store) decryptAll(a *gen, decode func(c *chunk, key, plain []byte, dim int) error, consume func(c *chunk) error) (uint64, error) {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	jobs := make(chan *chunk, workers)
 	order := make(chan *chunk, 2*workers)
@@ -113,7 +155,6 @@ func (s *Store) decryptAll(a *gen, fn func(*bundle.Record) error) (uint64, error
 			defer wg.Done()
 			var aad, plain []byte
 			for c := range jobs {
-				c.recs = make([]*bundle.Record, len(c.keys))
 				for i, k := range c.keys {
 					var err error
 					aad = recordAAD(aad, a.id, k)
@@ -122,16 +163,15 @@ func (s *Store) decryptAll(a *gen, fn func(*bundle.Record) error) (uint64, error
 						c.err = fmt.Errorf("%w: subject %q does not decrypt with this key (or was moved)", ErrWrongKey, k)
 						break
 					}
-					rec, err := bundle.DecodeRecord(plain, a.m.Dim, bundle.Full)
-					if err != nil {
+					n := len(c.subjects) + c.skipped
+					if err := decode(c, k, plain, a.m.Dim); err != nil {
 						c.err = fmt.Errorf("%w: subject %q: %v", ErrDamaged, k, err)
 						break
 					}
-					if rec.Subject != string(k) {
-						c.err = fmt.Errorf("%w: key %q holds subject %q", ErrDamaged, k, rec.Subject)
+					if len(c.subjects) > n && c.subjects[n] != string(k) {
+						c.err = fmt.Errorf("%w: key %q holds subject %q", ErrDamaged, k, c.subjects[n])
 						break
 					}
-					c.recs[i] = rec
 				}
 				close(c.done)
 			}
@@ -170,11 +210,8 @@ func (s *Store) decryptAll(a *gen, fn func(*bundle.Record) error) (uint64, error
 			err = c.err
 		}
 		if err == nil {
-			for _, r := range c.recs {
-				if err = fn(r); err != nil {
-					break
-				}
-				n++
+			if err = consume(c); err == nil {
+				n += uint64(len(c.keys))
 			}
 		}
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/laned/laned/internal/gallery/bundle"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestImportFullThenDelta(t *testing.T) {
@@ -237,5 +238,36 @@ func TestStatusDegraded(t *testing.T) {
 		if n, _, _ := loaded(t, s); n != 3 {
 			t.Errorf("serving %d records", n)
 		}
+	}
+}
+
+// TestSwappedRecordsRefused: a stored ciphertext moved to another subject's
+// key (or generation) does not open — the AAD binds both.
+func TestSwappedRecordsRefused(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "g.db"))
+	if _, err := importBytes(s, bundleBytes(t, manifest(1), records("s", 3, 0))); err != nil {
+		t.Fatal(err)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		a, err := activeGen(tx)
+		if err != nil {
+			return err
+		}
+		b := a.b.Bucket(bktSubjects)
+		k1, k2 := []byte("s0000000"), []byte("s0000001")
+		v1, v2 := slices.Clone(b.Get(k1)), slices.Clone(b.Get(k2))
+		if err := b.Put(k1, v2); err != nil {
+			return err
+		}
+		return b.Put(k2, v1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Each(func(*bundle.Record) error { return nil }); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("swapped records: %v", err)
+	}
+	if _, _, err := s.LoadIndex(testModel, testDim, testNow); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("swapped records, LoadIndex: %v", err)
 	}
 }
