@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"os"
+	"slices"
 	"sync"
 
 	"gocv.io/x/gocv"
@@ -35,7 +36,12 @@ type Embedder struct {
 	closed bool
 }
 
-// Open loads the converted recognition model at path.
+// Open loads the converted recognition model at path. The file is parsed
+// and its whole graph checked (operators, attributes, shapes, the
+// 1×3×150×150 input and 1×128 output) before OpenCV reads it: OpenCV aborts
+// the process on a model it cannot build, so a damaged or foreign file must
+// be an error here. Whether the weights are the pinned ones is the model
+// set's check (models.Set.Path verifies the sha256).
 func Open(path string) (*Embedder, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -48,29 +54,42 @@ func Open(path string) (*Embedder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open recognition model: %w", err)
 	}
-	m, err := onnx.Parse(data)
+	e, err := load(data)
 	if err != nil {
 		return nil, fmt.Errorf("open recognition model %s: %w", path, err)
 	}
+	return e, nil
+}
+
+// load checks a serialised model and hands it to OpenCV.
+func load(data []byte) (*Embedder, error) {
+	m, err := onnx.Parse(data)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkIO(m); err != nil {
-		return nil, fmt.Errorf("open recognition model %s: %w", path, err)
+		return nil, err
 	}
 	net, err := gocv.ReadNetFromONNXBytes(data)
 	if err != nil {
-		return nil, fmt.Errorf("open recognition model %s: %w", path, err)
+		return nil, err
 	}
 	if net.Empty() {
 		net.Close()
-		return nil, fmt.Errorf("open recognition model %s: OpenCV loaded an empty network", path)
+		return nil, errors.New("OpenCV loaded an empty network")
 	}
 	return &Embedder{net: net}, nil
 }
 
-// checkIO makes sure the graph is the recogniser: one 1×3×150×150 input and
-// a 1×128 output with the converter's names.
+// checkIO makes sure the graph is well formed and is the recogniser: one
+// 1×3×150×150 input and one 1×128 output with the converter's names.
 func checkIO(m *onnx.ModelProto) error {
+	outs, err := onnx.Check(m)
+	if err != nil {
+		return err
+	}
 	g := m.Graph
-	if len(g.Input) != 1 || g.Input[0].Name != convert.InputName || len(g.Output) != 1 || g.Output[0].Name != convert.OutputName {
+	if len(g.Input) != 1 || g.Input[0].Name != convert.InputName || len(outs) != 1 || outs[convert.OutputName] == nil {
 		return fmt.Errorf("not the face recognition net: want input %q and output %q", convert.InputName, convert.OutputName)
 	}
 	want := []int64{1, 3, ChipSide, ChipSide}
@@ -82,6 +101,9 @@ func checkIO(m *onnx.ModelProto) error {
 		if d.GetDimValue() != want[i] {
 			return fmt.Errorf("input shape differs from %v", want)
 		}
+	}
+	if !slices.Equal(outs[convert.OutputName], []int64{1, Dim}) {
+		return fmt.Errorf("output has shape %v, want [1 %d]", outs[convert.OutputName], Dim)
 	}
 	return nil
 }
