@@ -2,11 +2,11 @@
 
 package match
 
-// useAVX2 is false where there is no assembly kernel.
-var useAVX2 = false
+// No assembly kernels here.
+var useAVX2, useVNNI = false, false
 
-// dotsI8 writes to out[t] the inner product of q with row t of g (row
-// stride len(q), a multiple of 32); qa (|q|) is unused here.
-func dotsI8(q, qa, g []int8, out []int32) {
-	dotsI8Go(q, g, out)
+// dotsI8 writes to out[t] the inner product of the probe with row t of g
+// (row stride len(p.q), a multiple of 32).
+func dotsI8(p *qprobe, g []int8, out []int32) {
+	dotsI8Go(p.q, g, out)
 }

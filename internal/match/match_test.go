@@ -176,43 +176,80 @@ func TestEmptyIndex(t *testing.T) {
 	}
 }
 
+// kernel is one int8 dot-product kernel the machine can run.
+type kernel struct {
+	name       string
+	avx2, vnni bool
+}
+
+// kernels lists the kernels available here, the best (the default) first.
+func kernels() []kernel {
+	var ks []kernel
+	if useVNNI {
+		ks = append(ks, kernel{"vnni", true, true})
+	}
+	if useAVX2 {
+		ks = append(ks, kernel{"avx2", true, false})
+	}
+	return append(ks, kernel{"go", false, false})
+}
+
+// use selects k until the returned function is called.
+func (k kernel) use() (restore func()) {
+	a, v := useAVX2, useVNNI
+	useAVX2, useVNNI = k.avx2, k.vnni
+	return func() { useAVX2, useVNNI = a, v }
+}
+
 func TestKernelsAgree(t *testing.T) {
-	if !useAVX2 {
+	ks := kernels()
+	if len(ks) == 1 {
 		t.Skip("no assembly kernel on this machine")
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, pad := range []int{32, 64, 96, 128, 160, 512} {
 		for _, fill := range []string{"random", "max", "min", "mixed extremes"} {
-			rows := 37
-			q := make([]int8, pad)
-			g := make([]int8, pad*rows)
-			val := func(i int) int8 {
-				switch fill {
-				case "max":
-					return 127
-				case "min":
-					return -127
-				case "mixed extremes":
-					return int8(127 * (1 - 2*(i%2)) * (1 - 2*(i/3%2)))
+			for _, rows := range []int{1, 3, 4, 37} {
+				val := func(i int) int8 {
+					switch fill {
+					case "max":
+						return 127
+					case "min":
+						return -127
+					case "mixed extremes":
+						return int8(127 * (1 - 2*(i%2)) * (1 - 2*(i/3%2)))
+					}
+					return int8(r.IntN(255) - 127)
 				}
-				return int8(r.IntN(255) - 127)
-			}
-			for i := range q {
-				q[i] = val(i + 1)
-			}
-			for i := range g {
-				g[i] = val(i)
-			}
-			qa := make([]int8, pad)
-			for i, x := range q {
-				qa[i] = max(x, -x)
-			}
-			want := make([]int32, rows)
-			dotsI8Go(q, g, want)
-			got := make([]int32, rows)
-			dotsI8(q, qa, g, got)
-			if !slices.Equal(got, want) {
-				t.Errorf("pad %d %s: assembly %v, Go %v", pad, fill, got[:4], want[:4])
+				v := make([]float32, pad)
+				for i := range v {
+					v[i] = float32(val(i + 1))
+				}
+				p := newQprobe(v, pad) // the largest magnitude maps to 127: p.q == v
+				g := make([]int8, pad*rows)
+				for i := range g {
+					g[i] = val(i)
+				}
+				want := make([]int32, rows)
+				dotsI8Go(p.q, g, want)
+				for i := range want { // the Go kernel against the definition
+					var s int32
+					for j := range pad {
+						s += int32(p.q[j]) * int32(g[i*pad+j])
+					}
+					if s != want[i] {
+						t.Fatalf("pad %d %s: Go kernel row %d = %d, want %d", pad, fill, i, want[i], s)
+					}
+				}
+				for _, k := range ks {
+					restore := k.use()
+					got := make([]int32, rows)
+					dotsI8(p, g, got)
+					restore()
+					if !slices.Equal(got, want) {
+						t.Errorf("pad %d %s rows %d: %s kernel %v, Go %v", pad, fill, rows, k.name, got[:min(4, rows)], want[:min(4, rows)])
+					}
+				}
 			}
 		}
 	}
@@ -222,11 +259,6 @@ func TestKernelsAgree(t *testing.T) {
 // float scan on both the one-goroutine and the sharded path and with both
 // kernels.
 func TestSearchAgreesWithExact(t *testing.T) {
-	kernels := []bool{false}
-	if useAVX2 {
-		kernels = append(kernels, true)
-	}
-	defer func(v bool) { useAVX2 = v }(useAVX2)
 	s := newSynth(128, 7)
 	for _, n := range []int{1000, minParallel + 1000} {
 		ix, nIdent, err := s.build(n)
@@ -238,9 +270,10 @@ func TestSearchAgreesWithExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, avx := range kernels {
-			useAVX2 = avx
+		for _, k := range kernels() {
+			restore := k.use()
 			got, err := ix.SearchBatch(probes, 5)
+			restore()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,7 +285,7 @@ func TestSearchAgreesWithExact(t *testing.T) {
 			}
 			// The top 5 may differ only when the scan drops a close 5th.
 			if miss > 2 {
-				t.Errorf("n=%d avx2=%v: %d of %d probes' top 5 differ from exact search", n, avx, miss, len(want))
+				t.Errorf("n=%d kernel %s: %d of %d probes' top 5 differ from exact search", n, k.name, miss, len(want))
 			}
 			one, err := ix.Search(probes[3], 5)
 			if err != nil || !slices.Equal(one, got[3]) {

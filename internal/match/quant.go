@@ -27,6 +27,23 @@ func quantise(dst []int8, v []float32) float32 {
 	return float32(1 / scale)
 }
 
+// qprobe is a probe quantised for the kernels: q as int8, and what the
+// assembly kernels also need: |q| (AVX2) and 128*sum(q) (VNNI).
+type qprobe struct {
+	q, qa []int8
+	corr  int32
+}
+
+func newQprobe(v []float32, pad int) *qprobe {
+	p := &qprobe{q: make([]int8, pad), qa: make([]int8, pad)}
+	quantise(p.q, v)
+	for i, x := range p.q {
+		p.qa[i] = max(x, -x)
+		p.corr += 128 * int32(x)
+	}
+	return p
+}
+
 // dotF32 is the float32 inner product (4 accumulators).
 func dotF32(a, b []float32) float32 {
 	b = b[:len(a)]

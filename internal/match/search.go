@@ -1,6 +1,7 @@
 package match
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"runtime"
@@ -31,35 +32,39 @@ func (ix *Index) Search(probe []float32, k int) ([]Result, error) {
 // probes[i].
 //
 // The scan scores int8 templates against an int8 probe on every core and
-// keeps the best k+31 distinct subjects per core; those subjects are then
-// re-ranked with the exact float32 scores of all their templates, so every
-// returned Score is exact.
+// keeps the best k+31 distinct subjects per core; the best k+31 of those
+// are then re-ranked with the exact float32 scores of all their templates,
+// so every returned Score is exact.
 func (ix *Index) SearchBatch(probes [][]float32, k int) ([][]Result, error) {
 	qs, err := ix.normProbes(probes, k)
 	if err != nil {
 		return nil, err
 	}
-	qq := make([][]int8, len(qs))
-	qa := make([][]int8, len(qs))
+	qq := make([]*qprobe, len(qs))
 	for p, q := range qs {
-		qq[p] = make([]int8, ix.pad)
-		qa[p] = make([]int8, ix.pad)
-		quantise(qq[p], q)
-		for i, x := range qq[p] {
-			qa[p][i] = max(x, -x)
-		}
+		qq[p] = newQprobe(q, ix.pad)
 	}
-	fill := func(p, lo, hi int, i32 []int32, out []float32) {
+	score := func(p, lo, hi int, h *topSubjects, i32 []int32) {
 		i32 = i32[:hi-lo]
-		dotsI8(qq[p], qa[p], ix.q8[lo*ix.pad:hi*ix.pad], i32)
+		dotsI8(qq[p], ix.q8[lo*ix.pad:hi*ix.pad], i32)
 		inv := ix.qinv[lo:hi]
+		sj := ix.subj[lo:hi]
+		thr := h.threshold()
 		for i, d := range i32 {
-			out[i] = float32(d) * inv[i]
+			if s := float32(d) * inv[i]; s > thr {
+				h.offer(s, sj[i])
+				thr = h.threshold()
+			}
 		}
 	}
-	cands := ix.scan(len(qs), k+extraCands, fill)
+	c := k + extraCands
+	cands := ix.scan(len(qs), c, score)
 	out := make([][]Result, len(qs))
 	for p, cs := range cands {
+		if len(cs) > c { // several shards: re-rank the best c of their union
+			slices.SortFunc(cs, func(a, b cand) int { return cmp.Compare(b.score, a.score) })
+			cs = cs[:c]
+		}
 		for i := range cs {
 			s := cs[i].subj
 			best := float32(math.Inf(-1))
@@ -82,13 +87,17 @@ func (ix *Index) Exact(probes [][]float32, k int) ([][]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fill := func(p, lo, hi int, _ []int32, out []float32) {
+	score := func(p, lo, hi int, h *topSubjects, _ []int32) {
 		q := qs[p]
+		thr := h.threshold()
 		for t := lo; t < hi; t++ {
-			out[t-lo] = dotF32(q, ix.vecs[t*ix.dim:(t+1)*ix.dim])
+			if s := dotF32(q, ix.vecs[t*ix.dim:(t+1)*ix.dim]); s > thr {
+				h.offer(s, ix.subj[t])
+				thr = h.threshold()
+			}
 		}
 	}
-	cands := ix.scan(len(qs), k, fill)
+	cands := ix.scan(len(qs), k, score)
 	out := make([][]Result, len(qs))
 	for p, cs := range cands {
 		out[p] = ix.results(cs, k)
@@ -185,11 +194,12 @@ func (h *topSubjects) down(i int) {
 	}
 }
 
-// scan scores every template against each of np probes with fill, keeps the
+// scan scores every template against each of np probes with score, which
+// offers to h what beats its threshold; scan keeps the
 // best c distinct subjects per probe in each shard (one goroutine per
 // GOMAXPROCS over contiguous template ranges) and returns, per probe, the
 // union of the shards' subjects with their best scores.
-func (ix *Index) scan(np, c int, fill func(p, lo, hi int, i32 []int32, out []float32)) [][]cand {
+func (ix *Index) scan(np, c int, score func(p, lo, hi int, h *topSubjects, i32 []int32)) [][]cand {
 	n := ix.Len()
 	c = min(c, ix.Subjects())
 	w := 1
@@ -207,23 +217,12 @@ func (ix *Index) scan(np, c int, fill func(p, lo, hi int, i32 []int32, out []flo
 			hs[p] = topSubjects{c: make([]cand, 0, c), k: c}
 		}
 		i32 := make([]int32, blockRows)
-		f32 := make([]float32, blockRows)
 		for g0 := 0; g0 < np; g0 += probeGroup {
 			g1 := min(np, g0+probeGroup)
 			for b := lo; b < hi; b += blockRows {
 				e := min(hi, b+blockRows)
-				sj := ix.subj[b:e]
 				for p := g0; p < g1; p++ {
-					out := f32[:e-b]
-					fill(p, b, e, i32, out)
-					h := &hs[p]
-					thr := h.threshold()
-					for i, s := range out {
-						if s > thr {
-							h.offer(s, sj[i])
-							thr = h.threshold()
-						}
-					}
+					score(p, b, e, &hs[p], i32)
 				}
 			}
 		}
