@@ -1,8 +1,10 @@
 package onnx
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -161,6 +163,9 @@ func (c *checker) initializer(t *TensorProto) error {
 		if len(t.Int64Data) > 0 || !(raw == 4*n && len(t.FloatData) == 0 || raw == 0 && int64(len(t.FloatData)) == n) {
 			return fmt.Errorf("float data does not fill shape %v", t.Dims)
 		}
+		if i := nonFinite(t); i >= 0 {
+			return fmt.Errorf("value %d is not finite", i)
+		}
 	case TensorProto_INT64:
 		if len(t.FloatData) > 0 || raw != 0 || int64(len(t.Int64Data)) != n {
 			return fmt.Errorf("int64 data does not fill shape %v", t.Dims)
@@ -173,6 +178,23 @@ func (c *checker) initializer(t *TensorProto) error {
 	}
 	c.consts[t.Name] = t
 	return nil
+}
+
+// nonFinite returns the index of the first NaN or ±Inf value of a float
+// tensor, or -1.
+func nonFinite(t *TensorProto) int {
+	for i, v := range t.FloatData {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return i
+		}
+	}
+	for i := 0; i+4 <= len(t.RawData); i += 4 {
+		// exponent bits all ones: Inf or NaN
+		if binary.LittleEndian.Uint32(t.RawData[i:])&0x7f800000 == 0x7f800000 {
+			return i / 4
+		}
+	}
+	return -1
 }
 
 func valueShape(v *ValueInfoProto) ([]int64, error) {

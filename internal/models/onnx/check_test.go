@@ -104,6 +104,7 @@ func TestCheckRejects(t *testing.T) {
 		{"weights short", func(m *ModelProto) { w := init1(m, "w"); w.RawData = w.RawData[:8] }, `initializer "w": float data does not fill`},
 		{"weights dims", func(m *ModelProto) { init1(m, "w").Dims[1] = 4 }, "initializer"},
 		{"channels", func(m *ModelProto) { w := init1(m, "w"); w.Dims = []int64{3, 4, 3, 3} }, "weights take 4 channels, input has 3"},
+		{"nan weight", func(m *ModelProto) { copy(init1(m, "w").RawData[8:], []byte{0, 0, 0xc0, 0x7f}) }, `initializer "w": value 2 is not finite`},
 		{"zero dim", func(m *ModelProto) { init1(m, "b").Dims = []int64{0} }, "empty or larger"},
 		{"huge dim", func(m *ModelProto) { init1(m, "b").Dims = []int64{1 << 40} }, "empty or larger"},
 		{"group", func(m *ModelProto) { attr(node(m, "conv"), "group").I = 2 }, "group 1"},
