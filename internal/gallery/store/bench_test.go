@@ -173,6 +173,9 @@ func TestBig(t *testing.T) {
 		n, _ = strconv.Atoi(s)
 	}
 	dir := t.TempDir()
+	if d := os.Getenv("LANED_BIG_DIR"); d != "" {
+		dir = d // keep the files, e.g. to profile the load child
+	}
 	path := filepath.Join(dir, "bundle")
 	cpu0 := cpuTime()
 	took := writeSynthetic(t, path, n, 1)
