@@ -191,3 +191,27 @@ func TestHealthReports(t *testing.T) {
 		t.Errorf("health %s", ms[0].Payload)
 	}
 }
+
+func TestCloseIsIdempotent(t *testing.T) {
+	p, err := New(Options{Config: testConfig("tcp://127.0.0.1:1"), Outbox: openOutbox(t, ""), Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	p.Close()
+	if err := p.Run(context.Background()); err == nil {
+		t.Error("Run after Close succeeded")
+	}
+	p2, _ := New(Options{Config: testConfig("tcp://127.0.0.1:1"), Outbox: openOutbox(t, ""), Logger: quietLog()})
+	done := make(chan error)
+	go func() { done <- p2.Run(context.Background()) }()
+	waitStatus(t, p2, 5*time.Second, "connecting", func(s Status) bool { return s.State == StateConnecting })
+	p2.Close()
+	p2.Close()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if st := p2.Status(); st.State != StateStopped {
+		t.Errorf("after Close: %s", st)
+	}
+}

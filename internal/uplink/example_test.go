@@ -1,0 +1,24 @@
+package uplink_test
+
+import (
+	"fmt"
+
+	"github.com/laned/laned/internal/uplink"
+)
+
+func ExampleParseConfig() {
+	_, err := uplink.ParseConfig([]byte(`
+brokers: [ssl://broker.example]
+site: north
+lane: L2
+in_flight: 0
+password: s3cret
+`))
+	fmt.Println(err)
+	c, _ := uplink.ParseConfig([]byte("brokers: [tcp://broker.example:1883]\nsite: north\nlane: L2\n"))
+	fmt.Println(c.ClientID, c.InFlight, c.KeepAlive, c.BackoffMin, c.BackoffMax)
+	// Output:
+	// uplink.brokers[0]: "ssl://broker.example" has no port
+	// uplink.username: a password needs a username
+	// laned-north-L2 64 30s 500ms 1m0s
+}
