@@ -1,0 +1,246 @@
+package pull
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Importer takes a complete downloaded bundle; in laned it verifies and
+// imports it into the gallery store. An error means the bundle was
+// refused or could not be imported.
+type Importer interface {
+	ImportFile(ctx context.Context, path string) error
+}
+
+// Options configure a Client.
+type Options struct {
+	URL            string        // the bundle's URL, http:// or https://
+	Dir            string        // state directory: partial download and ETags (created 0700)
+	CAFile         string        // PEM CAs to trust instead of the system roots ("" = system)
+	CertFile       string        // client certificate (PEM), with KeyFile
+	KeyFile        string        // client key (PEM)
+	ConnectTimeout time.Duration // dial + TLS handshake + response headers; default 30s
+	Timeout        time.Duration // whole attempt including the body; default 30m
+	Log            *slog.Logger
+}
+
+// Client fetches bundles.
+type Client struct {
+	opts Options
+	http *http.Client
+	log  *slog.Logger
+}
+
+// Result says what a Sync did.
+type Result struct {
+	NotModified bool  // the server had nothing newer (304)
+	Resumed     bool  // the download continued a partial one
+	Bytes       int64 // bytes received in this attempt
+	ETag        string
+}
+
+const (
+	partialName = "bundle.partial"
+	partialTag  = "bundle.partial.etag"
+	lastTag     = "last.etag"
+)
+
+// New checks the options and builds the HTTP client.
+func New(opts Options) (*Client, error) {
+	if opts.URL == "" || !(strings.HasPrefix(opts.URL, "http://") || strings.HasPrefix(opts.URL, "https://")) {
+		return nil, fmt.Errorf("gallery sync: url %q is not http(s)", opts.URL)
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("gallery sync: no state directory")
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 30 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Minute
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("gallery sync: ca file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("gallery sync: ca file %s: no PEM certificate", opts.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if (opts.CertFile == "") != (opts.KeyFile == "") {
+		return nil, errors.New("gallery sync: client certificate and key go together")
+	}
+	if opts.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("gallery sync: client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tc,
+		TLSHandshakeTimeout:   opts.ConnectTimeout,
+		ResponseHeaderTimeout: opts.ConnectTimeout,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true, // byte ranges must address the file itself
+	}
+	return &Client{opts: opts, http: &http.Client{Transport: tr}, log: opts.Log.With("url", opts.URL)}, nil
+}
+
+// Close releases idle connections. It is idempotent.
+func (c *Client) Close() error {
+	c.http.CloseIdleConnections()
+	return nil
+}
+
+func (c *Client) path(name string) string { return filepath.Join(c.opts.Dir, name) }
+
+func readTag(p string) string {
+	b, _ := os.ReadFile(p)
+	return strings.TrimSpace(string(b))
+}
+
+// Sync fetches the bundle if it changed and hands it to imp. An
+// interrupted download is kept and resumed by the next Sync; a complete one
+// is removed once imp has taken or refused it.
+func (c *Client) Sync(ctx context.Context, imp Importer) (Result, error) {
+	var res Result
+	if err := os.MkdirAll(c.opts.Dir, 0o700); err != nil {
+		return res, fmt.Errorf("gallery sync: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.opts.URL, nil)
+	if err != nil {
+		return res, fmt.Errorf("gallery sync: %w", err)
+	}
+	partial := c.path(partialName)
+	var have int64
+	if st, err := os.Stat(partial); err == nil && st.Size() > 0 {
+		if tag := readTag(c.path(partialTag)); tag != "" {
+			have = st.Size()
+			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
+			req.Header.Set("If-Range", tag)
+		}
+	}
+	if have == 0 {
+		os.Remove(partial)
+		if tag := readTag(c.path(lastTag)); tag != "" {
+			req.Header.Set("If-None-Match", tag)
+		}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return res, fmt.Errorf("gallery sync: %w", err)
+	}
+	defer resp.Body.Close()
+	res.ETag = resp.Header.Get("ETag")
+	var f *os.File
+	switch resp.StatusCode {
+	case http.StatusNotModified:
+		res.NotModified = true
+		c.log.Info("gallery unchanged", "etag", res.ETag)
+		return res, nil
+	case http.StatusPartialContent:
+		start, total, err := contentRange(resp.Header.Get("Content-Range"))
+		if err != nil || start != have {
+			os.Remove(partial)
+			return res, fmt.Errorf("gallery sync: server answered range %d- with %q; partial download dropped", have, resp.Header.Get("Content-Range"))
+		}
+		f, err = os.OpenFile(partial, os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return res, fmt.Errorf("gallery sync: %w", err)
+		}
+		res.Resumed = true
+		c.log.Info("resuming gallery download", "have", have, "total", total)
+	case http.StatusOK:
+		if res.ETag != "" {
+			if err := os.WriteFile(c.path(partialTag), []byte(res.ETag+"\n"), 0o600); err != nil {
+				return res, fmt.Errorf("gallery sync: %w", err)
+			}
+		} else {
+			os.Remove(c.path(partialTag)) // no validator: a cut download restarts
+		}
+		f, err = os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return res, fmt.Errorf("gallery sync: %w", err)
+		}
+		have = 0
+	case http.StatusRequestedRangeNotSatisfiable:
+		os.Remove(partial)
+		return res, errors.New("gallery sync: server refused to resume (416); partial download dropped, next sync starts over")
+	default:
+		return res, fmt.Errorf("gallery sync: %s from %s", resp.Status, c.opts.URL)
+	}
+	n, err := io.Copy(f, resp.Body)
+	res.Bytes = n
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return res, fmt.Errorf("gallery sync: download cut after %d bytes (kept for resume): %w", have+n, err)
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return res, fmt.Errorf("gallery sync: got %d of %d bytes (kept for resume)", n, resp.ContentLength)
+	}
+	c.log.Info("gallery downloaded", "bytes", have+n, "etag", res.ETag, "resumed", res.Resumed)
+	ierr := imp.ImportFile(ctx, partial)
+	// Taken or refused, this bundle is done with: remember its tag so the
+	// next sync asks only for something newer.
+	if res.ETag != "" {
+		os.WriteFile(c.path(lastTag), []byte(res.ETag+"\n"), 0o600)
+	}
+	os.Remove(partial)
+	os.Remove(c.path(partialTag))
+	if ierr != nil {
+		return res, fmt.Errorf("gallery sync: %w", ierr)
+	}
+	return res, nil
+}
+
+// contentRange parses "bytes START-END/TOTAL" (TOTAL may be *).
+func contentRange(h string) (start, total int64, err error) {
+	rest, ok := strings.CutPrefix(h, "bytes ")
+	if !ok {
+		return 0, 0, fmt.Errorf("content-range %q", h)
+	}
+	rng, tot, ok := strings.Cut(rest, "/")
+	if !ok {
+		return 0, 0, fmt.Errorf("content-range %q", h)
+	}
+	s, _, ok := strings.Cut(rng, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("content-range %q", h)
+	}
+	if start, err = strconv.ParseInt(s, 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("content-range %q", h)
+	}
+	total = -1
+	if tot != "*" {
+		if total, err = strconv.ParseInt(tot, 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("content-range %q", h)
+		}
+	}
+	return start, total, nil
+}
