@@ -23,8 +23,9 @@ import (
 	"github.com/laned/laned/internal/uplink/mosquittotest"
 )
 
-// faultPlan is how hard TestFault pushes. The default run is short; the
-// acceptance run (LANED_SOAK=1, the lead's .ci/run) is the full one.
+// faultPlan is how hard TestFault pushes. The default is the acceptance
+// plan (about a minute here); -short runs a small one; LANED_SOAK=1 (the
+// lead's .ci/run) a longer one.
 type faultPlan struct {
 	summaries   int // committed summaries, all lanes
 	laneKills   int // SIGKILLs of lane processes, all lanes
@@ -35,10 +36,13 @@ type faultPlan struct {
 }
 
 func planFor() faultPlan {
-	if os.Getenv("LANED_SOAK") != "" {
-		return faultPlan{summaries: 20000, laneKills: 200, brokerKills: 50, linkCuts: 50, lanes: 2, rate: 400}
+	switch {
+	case os.Getenv("LANED_SOAK") != "":
+		return faultPlan{summaries: 50000, laneKills: 500, brokerKills: 120, linkCuts: 120, lanes: 2, rate: 400}
+	case testing.Short():
+		return faultPlan{summaries: 2000, laneKills: 20, brokerKills: 5, linkCuts: 5, lanes: 2, rate: 400}
 	}
-	return faultPlan{summaries: 2000, laneKills: 20, brokerKills: 5, linkCuts: 5, lanes: 2, rate: 400}
+	return faultPlan{summaries: 20000, laneKills: 200, brokerKills: 50, linkCuts: 50, lanes: 2, rate: 400}
 }
 
 const childEnv = "LANED_FAULT_CHILD"
@@ -171,9 +175,6 @@ func (l *laneState) runLane(t *testing.T, broker, rate string, drain bool, kill 
 // committed summary must reach the subscriber, in per-lane order after
 // dropping duplicates, and the outbox files must pass bbolt's check.
 func TestFault(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
-	}
 	plan := planFor()
 	b := mosquittotest.Start(t, mosquittotest.Options{Persistence: true})
 	proxy := mosquittotest.NewProxy(t, b.Addr())
