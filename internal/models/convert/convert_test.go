@@ -2,11 +2,15 @@ package convert
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"log"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/laned/laned/internal/models"
 	"github.com/laned/laned/internal/models/onnx"
 )
 
@@ -37,6 +41,35 @@ func TestConversionIsDeterministicAndWellFormed(t *testing.T) {
 	}
 }
 
+// TestConversionMatchesManifestPin: the set-up verifies the converted model
+// against the sha256 pinned in models/manifest.json, so a converter change
+// that alters the bytes must come with a new pin (and a passing golden test).
+func TestConversionMatchesManifestPin(t *testing.T) {
+	manifest, bin := sourceWeights(t)
+	model, err := FaceRecognition(manifest, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := models.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%x", sha256.Sum256(model))
+	for _, c := range m.Converted {
+		if c.Converter != "face-recognition" {
+			continue
+		}
+		if c.SHA256 == "" {
+			t.Skip("manifest pins no checksum for the converted recogniser")
+		}
+		if c.SHA256 != got {
+			t.Fatalf("converted model sha256 %s, manifest pins %s: update the pin after the golden test passes", got, c.SHA256)
+		}
+		return
+	}
+	t.Fatal("manifest lists no face-recognition conversion")
+}
+
 // TestConversionRejectsForeignWeights: weights that do not fit the net are
 // an error naming the tensor, not a model that computes something else.
 func TestConversionRejectsForeignWeights(t *testing.T) {
@@ -55,7 +88,8 @@ func TestConversionRejectsForeignWeights(t *testing.T) {
 		bin      []byte
 		want     string
 	}{
-		{"missing layer", rename("conv64_2/conv1/conv/filters", "conv64_2/conv1/conv/filterz"), bin, `weight "conv64_2/conv1/conv/filters" missing`},
+		{"missing layer", rename("conv64_2/conv1/conv/filters", "conv64_2/conv1/conv/filterz"), bin, `face_recognition_model-weights_manifest.json: conv64_2: weight "conv64_2/conv1/conv/filters" missing`},
+		{"wrong shape", []byte(strings.Replace(string(manifest), `"shape":[3,3,256,256]`, `"shape":[3,3,128,512]`, 1)), bin, "filters take 128 channels, activation has 256"},
 		{"truncated", manifest, bin[:len(bin)-10], "truncated"},
 		{"empty", []byte("[]"), nil, "no weight groups"},
 	}
@@ -70,10 +104,21 @@ func TestConversionRejectsForeignWeights(t *testing.T) {
 }
 
 func ExampleFaceRecognition() {
-	// manifest and bin are face_recognition_model-weights_manifest.json and
-	// face_recognition_model.bin from @vladmandic/face-api@1.7.15.
-	var manifest, bin []byte
+	// The two files of @vladmandic/face-api@1.7.15's model/ folder.
+	manifest, err := os.ReadFile("face_recognition_model-weights_manifest.json")
+	if err != nil {
+		log.Fatal(err)
+	}
+	bin, err := os.ReadFile("face_recognition_model.bin")
+	if err != nil {
+		log.Fatal(err)
+	}
 	model, err := FaceRecognition(manifest, bin)
-	fmt.Println(len(model), err != nil)
-	// Output: 0 true
+	if err != nil {
+		log.Fatal(err) // names the file and tensor that does not fit
+	}
+	// Same weights, same bytes: the result can be pinned by sha256.
+	if err := os.WriteFile("face_recognition.onnx", model, 0o644); err != nil {
+		log.Fatal(err)
+	}
 }

@@ -15,6 +15,12 @@ const (
 	Dim        = 128
 )
 
+// The face-api files FaceRecognition reads, as errors name them.
+const (
+	ManifestFile = "face_recognition_model-weights_manifest.json"
+	WeightsFile  = "face_recognition_model.bin"
+)
+
 // MeanRGB is the per-channel mean the net subtracts before dividing by 255.
 var MeanRGB = [3]float32{122.782, 117.001, 104.298}
 
@@ -25,13 +31,14 @@ const opset = 11
 // FaceRecognition converts face-api's face_recognition_model (weights
 // manifest JSON and binary) to a serialised ONNX model.
 func FaceRecognition(weightsManifest, weightsBin []byte) ([]byte, error) {
-	w, err := tfjs.Parse("face_recognition_model-weights_manifest.json", weightsManifest, "face_recognition_model.bin", weightsBin)
+	w, err := tfjs.Parse(ManifestFile, weightsManifest, WeightsFile, weightsBin)
 	if err != nil {
 		return nil, fmt.Errorf("convert face recognition net: %w", err)
 	}
 	c := &converter{w: w, g: onnx.NewGraph("face_recognition")}
 	if err := c.build(); err != nil {
-		return nil, fmt.Errorf("convert face recognition net: %w", err)
+		// The weights parsed but do not fit the net: say which file lists them.
+		return nil, fmt.Errorf("convert face recognition net: %s: %w", ManifestFile, err)
 	}
 	return c.g.Model("laned", "face-api-1.7.15/face_recognition_model", opset)
 }

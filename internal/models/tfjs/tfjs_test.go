@@ -83,8 +83,40 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
+// realManifest is the first entry of face-api's recognition manifest, as
+// shipped (layout, key order and number formatting).
+const realManifest = `[
+  {
+      "weights":
+      [
+          {"name":"conv32_down/conv/bias","shape":[32],"dtype":"float32","quantization":{"dtype":"uint8","scale":8.471445956577858e-7,"min":-0.00014740315964445472}}
+      ],
+      "paths":
+      [
+          "face_recognition_model.bin"
+      ]
+  }
+]`
+
+func TestParseRealLayout(t *testing.T) {
+	b := make([]byte, 32)
+	b[31] = 255
+	w, err := Parse("m.json", []byte(realManifest), "m.bin", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bias, err := w.Get("conv32_down/conv/bias", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := bias.Data[31], float32(255*8.471445956577858e-7-0.00014740315964445472); got != want {
+		t.Fatalf("value 31 = %v, want %v", got, want)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(manifest), bin())
+	f.Add([]byte(realManifest), make([]byte, 32))
 	f.Add([]byte(`[{"paths":[],"weights":[{"name":"a","shape":[1],"dtype":"float32"}]}]`), []byte{0, 0, 128, 63})
 	f.Fuzz(func(t *testing.T, m, b []byte) {
 		w, err := Parse("m.json", m, "m.bin", b)
