@@ -121,6 +121,9 @@ func (e *Embedder) Close() error {
 
 // Embed returns the template of an aligned 150×150 8-bit BGR chip.
 func (e *Embedder) Embed(chip gocv.Mat) (vision.Embedding, error) {
+	if chip.Ptr() == nil {
+		return nil, errors.New("embed: chip is a zero Mat")
+	}
 	if chip.Empty() || chip.Rows() != ChipSide || chip.Cols() != ChipSide || chip.Type() != gocv.MatTypeCV8UC3 {
 		return nil, fmt.Errorf("embed: want a %dx%d 8-bit BGR chip, got %dx%d type %v", ChipSide, ChipSide, chip.Cols(), chip.Rows(), chip.Type())
 	}

@@ -2,18 +2,22 @@ package embed
 
 import (
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"gocv.io/x/gocv"
 
 	"github.com/laned/laned/internal/models"
+	"github.com/laned/laned/internal/vision"
 )
 
 // modelPath returns the verified converted model, skipping when set-up has
@@ -96,6 +100,8 @@ func TestEmbedRejectsBadChips(t *testing.T) {
 		{"wrong size", gocv.NewMatWithSize(112, 112, gocv.MatTypeCV8UC3)},
 		{"gray", gocv.NewMatWithSize(ChipSide, ChipSide, gocv.MatTypeCV8UC1)},
 		{"float", gocv.NewMatWithSize(ChipSide, ChipSide, gocv.MatTypeCV32FC3)},
+		{"bgra", gocv.NewMatWithSize(ChipSide, ChipSide, gocv.MatTypeCV8UC4)},
+		{"transposed", gocv.NewMatWithSize(ChipSide, ChipSide+1, gocv.MatTypeCV8UC3)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,12 +111,56 @@ func TestEmbedRejectsBadChips(t *testing.T) {
 			}
 		})
 	}
+	if _, err := e.Embed(gocv.Mat{}); err == nil || !strings.Contains(err.Error(), "zero Mat") {
+		t.Fatalf("zero Mat: err = %v", err)
+	}
 	e.Close()
 	e.Close() // idempotent
 	chip := testChip(t, 0)
 	defer chip.Close()
 	if _, err := e.Embed(chip); err == nil {
 		t.Fatal("embed after Close succeeded")
+	}
+}
+
+// TestEmbedConcurrent: goroutines sharing one Embedder get the templates a
+// lone caller gets.
+func TestEmbedConcurrent(t *testing.T) {
+	e, err := Open(modelPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	const n = 4
+	chips := make([]gocv.Mat, n)
+	want := make([]vision.Embedding, n)
+	for i := range chips {
+		chips[i] = testChip(t, i)
+		defer chips[i].Close()
+		if want[i], err = e.Embed(chips[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n*3)
+	for g := range n {
+		wg.Go(func() {
+			for r := range 3 {
+				i := (g + r) % n
+				got, err := e.Embed(chips[i])
+				if err == nil && !slices.Equal(got, want[i]) {
+					err = fmt.Errorf("chip %d: concurrent template differs from the lone one", i)
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
 
