@@ -1,0 +1,352 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/laned/laned/internal/gallery/bundle"
+	"github.com/laned/laned/internal/gallery/enrol"
+	"github.com/laned/laned/internal/gallery/store"
+	"github.com/laned/laned/internal/vision/pipeline"
+	"github.com/schollz/progressbar/v3"
+)
+
+// Central-office gallery commands: keygen, build, inspect. The lane-side
+// ones (import, sync, status) are in cmd_gallery_lane.go.
+
+func init() {
+	register(&command{
+		Name:  "gallery keygen",
+		Short: "make a gallery signing key (central office) or an at-rest key (lane)",
+		Usage: "-o KEYFILE [--storage]",
+		Setup: func(fs *flag.FlagSet) runFunc {
+			out := fs.String("o", "", "key file to create (the public key goes to KEYFILE.pub)")
+			storage := fs.Bool("storage", false, "make a lane's AES-256 at-rest key instead of an Ed25519 signing key")
+			return func(ctx context.Context, e *env, args []string) error {
+				if *out == "" || len(args) != 0 {
+					return usageErrorf("need -o KEYFILE")
+				}
+				if *storage {
+					if err := store.GenerateKeyFile(*out); err != nil {
+						return err
+					}
+					fmt.Fprintf(e.Stdout, "wrote at-rest key %s (mode 0600)\n", *out)
+					return nil
+				}
+				pub, err := bundle.GenerateKey(*out)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.Stdout, "wrote signing key %s (mode 0600) and public key %s.pub (key id %s)\n", *out, *out, bundle.KeyIDOf(pub))
+				return nil
+			}
+		},
+	})
+	register(&command{
+		Name:  "gallery build",
+		Short: "build a signed gallery bundle from enrolment photos (one folder per subject)",
+		Usage: "--from DIR | --from-templates FILE.jsonl  --key KEY -o FILE [--version N] [--expires DUR] [--category C]",
+		Setup: func(fs *flag.FlagSet) runFunc {
+			var o buildOpts
+			fs.StringVar(&o.from, "from", "", "enrolment folder: one sub-folder of photos per subject, named by subject id")
+			fs.StringVar(&o.fromTemplates, "from-templates", "", "precomputed templates instead of photos: JSON lines {\"subject\",\"templates\":[[...]],\"category\",\"attributes\",\"valid_from\",\"valid_until\"}, sorted by subject")
+			fs.StringVar(&o.key, "key", "", "signing key file (laned gallery keygen)")
+			fs.StringVar(&o.out, "o", "", "bundle file to write")
+			fs.Uint64Var(&o.version, "version", 0, "gallery version, must exceed every earlier one (default: now as Unix seconds)")
+			fs.DurationVar(&o.expires, "expires", 7*24*time.Hour, "how long lanes may import the bundle")
+			fs.StringVar(&o.category, "category", "expected-traveller", "category of every subject enrolled from --from")
+			fs.StringVar(&o.issuer, "issuer", "", "free text naming who built it")
+			return func(ctx context.Context, e *env, args []string) error {
+				if (o.from == "") == (o.fromTemplates == "") || o.key == "" || o.out == "" || len(args) != 0 {
+					return usageErrorf("need one of --from DIR or --from-templates FILE, and --key KEY -o FILE")
+				}
+				return runGalleryBuild(ctx, e, o)
+			}
+		},
+	})
+	register(&command{
+		Name:  "gallery inspect",
+		Short: "show a bundle's manifest, counts and signature status (never its templates)",
+		Usage: "[--trust PUBKEY]... FILE",
+		Setup: func(fs *flag.FlagSet) runFunc {
+			var trust listFlag
+			fs.Var(&trust, "trust", "public key file to check the signature with (repeatable)")
+			return func(ctx context.Context, e *env, args []string) error {
+				if len(args) != 1 {
+					return usageErrorf("need one bundle file")
+				}
+				return runGalleryInspect(e, trust, args[0])
+			}
+		},
+	})
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+type buildOpts struct {
+	from, fromTemplates, key, out, category, issuer string
+	version                                         uint64
+	expires                                         time.Duration
+}
+
+func runGalleryBuild(ctx context.Context, e *env, o buildOpts) error {
+	priv, err := bundle.LoadPrivateKey(o.key)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	if o.version == 0 {
+		o.version = uint64(now.Unix())
+	}
+	w, err := bundle.NewWriter(bundle.Manifest{
+		Version: o.version, Kind: bundle.Full, Created: now, Expires: now.Add(o.expires),
+		ModelID: pipeline.ModelID, Dim: pipeline.Dim, Issuer: o.issuer,
+	}, filepath.Dir(o.out))
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if o.from != "" {
+		if err := enrolDir(ctx, e, o, w); err != nil {
+			return err
+		}
+	} else if err := addTemplates(o.fromTemplates, w); err != nil {
+		return err
+	}
+	if w.Count() == 0 {
+		return errors.New("build gallery: no subject to write")
+	}
+	m, err := writeAtomic(o.out, func(f io.Writer) (*bundle.Manifest, error) { return w.Finish(f, priv) })
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "wrote %s: gallery version %d, %d subjects, expires %s, key %s\n",
+		o.out, m.Version, m.RecordCount, m.Expires.Format(time.RFC3339), m.KeyID)
+	return nil
+}
+
+// enrolDir enrols the photos through the real face pipeline, listing every
+// refused photo.
+func enrolDir(ctx context.Context, e *env, o buildOpts, w *bundle.Writer) error {
+	subjects, rejected, err := enrol.Scan(o.from)
+	if err != nil {
+		return err
+	}
+	total := 0
+	for _, s := range subjects {
+		total += len(s.Photos)
+	}
+	p, err := openPipeline()
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(e.Stderr), progressbar.OptionShowCount(),
+		progressbar.OptionSetDescription("enrolling"), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
+	rep, err := enrol.FromDir(ctx, subjects, p, w, enrol.Options{Category: o.category, Progress: func(n int) { bar.Add(n) }})
+	bar.Finish()
+	if err != nil {
+		return err
+	}
+	rejected = append(rejected, rep.Rejected...)
+	byReason := map[string]int{}
+	for _, r := range rejected {
+		fmt.Fprintf(e.Stdout, "rejected %s: %v\n", r.Path, r.Err)
+		byReason[reasonOf(r.Err)]++
+	}
+	reasons := make([]string, 0, len(byReason))
+	for k, n := range byReason {
+		reasons = append(reasons, fmt.Sprintf("%s %d", k, n))
+	}
+	sort.Strings(reasons)
+	fmt.Fprintf(e.Stdout, "enrolled %d subjects (%d templates) from %d photos; rejected %d: %s\n",
+		rep.Subjects, rep.Templates, rep.Photos, len(rejected), strings.Join(reasons, ", "))
+	return nil
+}
+
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, pipeline.ErrNoFace):
+		return "no face"
+	case errors.Is(err, pipeline.ErrManyFaces):
+		return "more than one face"
+	case errors.Is(err, pipeline.ErrLowQuality):
+		return "quality too low"
+	case strings.Contains(err.Error(), "not an image file"):
+		return "not an image"
+	case strings.Contains(err.Error(), "no usable photo"):
+		return "subject without usable photo"
+	}
+	return "other"
+}
+
+// templateLine is one line of --from-templates.
+type templateLine struct {
+	Subject    string            `json:"subject"`
+	Templates  [][]float32       `json:"templates"`
+	Category   string            `json:"category"`
+	Attributes map[string]string `json:"attributes"`
+	ValidFrom  time.Time         `json:"valid_from"`
+	ValidUntil time.Time         `json:"valid_until"`
+}
+
+func addTemplates(path string, w *bundle.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read templates: %w", err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+	dec.DisallowUnknownFields()
+	for line := 1; ; line++ {
+		var t templateLine
+		if err := dec.Decode(&t); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("read templates %s: record %d: %w", path, line, err)
+		}
+		r := &bundle.Record{Subject: t.Subject, Templates: t.Templates, Category: t.Category, Attributes: t.Attributes, ValidFrom: t.ValidFrom, ValidUntil: t.ValidUntil}
+		if err := w.Add(r); err != nil {
+			return fmt.Errorf("read templates %s: record %d: %w", path, line, err)
+		}
+	}
+}
+
+// writeAtomic writes path through a temporary file renamed into place.
+func writeAtomic(path string, write func(io.Writer) (*bundle.Manifest, error)) (*bundle.Manifest, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	m, err := write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return m, nil
+}
+
+func runGalleryInspect(e *env, trust []string, path string) error {
+	keys := bundle.KeyRing{}
+	if len(trust) > 0 {
+		kr, err := bundle.LoadKeyRing(trust...)
+		if err != nil {
+			return err
+		}
+		keys = kr
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	m, herr := bundle.ReadHeader(f, keys)
+	if m == nil {
+		return fmt.Errorf("inspect %s: %w", path, herr)
+	}
+	sig := "valid"
+	switch {
+	case errors.Is(herr, bundle.ErrUnknownKey) && len(trust) == 0:
+		sig = "not checked (no --trust key given)"
+	case herr != nil:
+		sig = "REFUSED: " + herr.Error()
+	}
+	out := e.Stdout
+	fmt.Fprintf(out, "file:            %s\n", path)
+	fmt.Fprintf(out, "kind:            %s\n", m.Kind)
+	fmt.Fprintf(out, "gallery version: %d\n", m.Version)
+	if m.Kind == bundle.Delta {
+		fmt.Fprintf(out, "base version:    %d\n", m.BaseVersion)
+	}
+	fmt.Fprintf(out, "created:         %s\n", m.Created.Format(time.RFC3339))
+	fmt.Fprintf(out, "expires:         %s\n", m.Expires.Format(time.RFC3339))
+	fmt.Fprintf(out, "model:           %s (%d-D)\n", m.ModelID, m.Dim)
+	fmt.Fprintf(out, "records:         %d (%d bytes), gallery after import: %d subjects\n", m.RecordCount, m.RecordsBytes, m.ResultCount)
+	fmt.Fprintf(out, "records sha256:  %x\n", m.RecordsSHA256)
+	if m.Issuer != "" {
+		fmt.Fprintf(out, "issuer:          %s\n", m.Issuer)
+	}
+	fmt.Fprintf(out, "signing key:     %s\n", m.KeyID)
+	fmt.Fprintf(out, "signature:       %s\n", sig)
+	if herr != nil {
+		if len(trust) == 0 {
+			return nil
+		}
+		return fmt.Errorf("inspect %s: %w", path, herr)
+	}
+	// Signature good: read the records (digest, order, templates) and count
+	// them by category, against the bundle's own model so inspect works
+	// on any machine.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	r, err := bundle.NewReader(f, bundle.VerifyOptions{Keys: keys, ModelID: m.ModelID, Dim: m.Dim, Now: m.Created})
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", path, err)
+	}
+	cats := map[string]int{}
+	templates, removals := 0, 0
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Fprintf(out, "records:         REFUSED: %v\n", err)
+			return fmt.Errorf("inspect %s: %w", path, err)
+		}
+		if rec.Remove {
+			removals++
+			continue
+		}
+		cats[rec.Category]++
+		templates += len(rec.Templates)
+	}
+	names := make([]string, 0, len(cats))
+	for c := range cats {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(out, "records check:   valid (count, length and digest match)\n")
+	fmt.Fprintf(out, "templates:       %d\n", templates)
+	if removals > 0 {
+		fmt.Fprintf(out, "removals:        %d\n", removals)
+	}
+	for _, c := range names {
+		fmt.Fprintf(out, "category %-16q %d\n", c, cats[c])
+	}
+	if !time.Now().Before(m.Expires) {
+		fmt.Fprintf(out, "note:            expired; lanes will refuse it\n")
+	}
+	return nil
+}
