@@ -361,7 +361,7 @@ func TestFault(t *testing.T) {
 		}
 		if h.Seq <= last[h.Lane] {
 			disorder++
-			if disorder < 5 {
+			if disorder < 5 && !hardKill { // a SIGKILLed mosquitto may lose and reorder what it PUBACKed
 				t.Errorf("lane %s: seq %d after %d", h.Lane, h.Seq, last[h.Lane])
 			}
 		}
@@ -376,8 +376,14 @@ func TestFault(t *testing.T) {
 		}
 	}
 	n, kills := total()
+	extra := 0
+	for id := range seen {
+		if _, ok := committed[id]; !ok {
+			extra++
+		}
+	}
 	t.Logf("FIGURES fault: broker_sigkill=%v missing=%d committed=%d received=%d unique=%d duplicates=%d (%.2f%%) uncommitted-but-received=%d lane_kills=%d broker_kills=%d link_cuts=%d disorder=%d chaos=%s total=%s",
-		hardKill, len(missing), n, len(ms), len(seen), dups, 100*float64(dups)/float64(max(1, len(ms))), len(seen)-n, kills, brokerKills.Load(), cuts.Load(), disorder,
+		hardKill, len(missing), n, len(ms), len(seen), dups, 100*float64(dups)/float64(max(1, len(ms))), extra, kills, brokerKills.Load(), cuts.Load(), disorder,
 		chaosTime.Round(time.Second), time.Since(start).Round(time.Second))
 	for _, l := range lanes {
 		t.Logf("lane %s: %d committed, %d SIGKILLs", l.name, l.count(), l.kills)

@@ -73,6 +73,9 @@ type Publisher struct {
 	password string
 	started  time.Time
 
+	stallSeq uint64 // head message of the last stalled sessions (Run's goroutine only)
+	stalls   int
+
 	mu     sync.Mutex
 	st     Status
 	cancel context.CancelFunc
@@ -235,6 +238,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
+			p.noteStall(err)
 			lastErr = fmt.Errorf("%w: %w", ErrConnectionLost, err)
 			p.setState(StateConnecting, url, lastErr)
 			p.log.Warn("uplink connection lost", "broker", url, "err", err)

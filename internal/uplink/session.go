@@ -14,6 +14,47 @@ import (
 // quarantined in the outbox instead of being sent.
 var ErrOversize = errors.New("payload over uplink.max_payload")
 
+// stalledError ends a session that lost its connection before any PUBACK
+// while head, the oldest message, was in flight: the sign of a broker
+// that drops the connection on that message (MQTT 3.1.1 has no other way
+// to refuse one, e.g. over its message_size_limit).
+type stalledError struct {
+	head uint64
+	err  error
+}
+
+func (e *stalledError) Error() string { return e.err.Error() }
+func (e *stalledError) Unwrap() error { return e.err }
+
+// stallsPerReject is how many stalled sessions in a row, on the same head
+// message, count as one refusal (outbox Reject); the outbox quarantines
+// after its MaxAttempts refusals.
+const stallsPerReject = 3
+
+// noteStall tracks stalled sessions and rejects a head message that keeps
+// stalling them.
+func (p *Publisher) noteStall(err error) {
+	var se *stalledError
+	if !errors.As(err, &se) {
+		p.stallSeq, p.stalls = 0, 0
+		return
+	}
+	if se.head != p.stallSeq {
+		p.stallSeq, p.stalls = se.head, 0
+	}
+	p.stalls++
+	if p.stalls < stallsPerReject {
+		return
+	}
+	p.stalls = 0
+	reason := fmt.Sprintf("the broker dropped the connection %d times in a row, before any PUBACK, while this was the oldest message in flight (over the broker's message_size_limit?)", stallsPerReject)
+	p.log.Error("uplink: broker keeps refusing a message", "seq", se.head, "reason", reason)
+	if err := p.ob.Reject(se.head, reason); err != nil && !errors.Is(err, outbox.ErrUnknownSeq) {
+		p.log.Warn("uplink reject", "seq", se.head, "err", err)
+	}
+	p.update(func(s *Status) { s.Refused++ })
+}
+
 type result struct {
 	seq uint64
 	err error
@@ -56,6 +97,8 @@ func (p *Publisher) session(ctx context.Context, cl Client, lost <-chan error, s
 	window := p.cfg.InFlight
 	results := make(chan result, window)
 	inflight := 0
+	var head uint64 // first message published in this session
+	progress := false
 	var cursor uint64
 
 	// wait collects results; it acks the successes to the outbox in one
@@ -67,6 +110,7 @@ func (p *Publisher) session(ctx context.Context, cl Client, lost <-chan error, s
 			inflight--
 			if r.err == nil {
 				acks = append(acks, r.seq)
+				progress = true
 				return
 			}
 			if failed == nil {
@@ -153,6 +197,9 @@ func (p *Publisher) session(ctx context.Context, cl Client, lost <-chan error, s
 					p.quarantine(m, err)
 					continue
 				}
+				if head == 0 {
+					head = m.Seq
+				}
 				tok := cl.Publish(topic, 1, false, payload)
 				inflight++
 				go func(seq uint64) {
@@ -173,9 +220,13 @@ func (p *Publisher) session(ctx context.Context, cl Client, lost <-chan error, s
 		case <-retry.C():
 		case err := <-lost:
 			cl.Disconnect(0)
+			stuck := inflight > 0
 			drain()
 			if err == nil {
 				err = errors.New("connection lost")
+			}
+			if stuck && !progress && head != 0 {
+				return &stalledError{head: head, err: err}
 			}
 			return err
 		case <-ctx.Done():

@@ -57,7 +57,10 @@ type Status struct {
 	Published   uint64 // PUBLISH packets sent (re-sends included)
 	Acked       uint64 // PUBACKs, acknowledged to the outbox
 	Quarantined uint64 // refused before sending (oversize, malformed)
-	Connects    uint64 // successful connections
+	// Refused counts messages rejected because the broker kept dropping
+	// the connection on them (the outbox quarantines after MaxAttempts).
+	Refused  uint64
+	Connects uint64 // successful connections
 	// HealthErrors counts health reports that could not be queued (the
 	// outbox refused them: disk full, bound); the publisher keeps running.
 	HealthErrors uint64

@@ -215,3 +215,32 @@ func TestCloseIsIdempotent(t *testing.T) {
 		t.Errorf("after Close: %s", st)
 	}
 }
+
+// TestMessageTheBrokerKeepsRefusingIsQuarantined: a broker that drops the
+// connection on one message (MQTT 3.1.1's only way to refuse it) must not
+// block the lane forever: the message ends in the outbox quarantine with
+// the reason and the messages behind it flow. (mosquitto itself PUBACKs
+// and silently drops a QoS 1 message over its message_size_limit from a
+// 3.1.1 client, so this uses a fake client.)
+func TestMessageTheBrokerKeepsRefusingIsQuarantined(t *testing.T) {
+	ob := openOutbox(t, "")
+	poison := []byte(strings.Replace(string(transaction(t, "L1", 1)), `"model_id":"m1"`, `"model_id":"poison"`, 1))
+	ob.Enqueue(context.Background(), outbox.KindSummary, poison)
+	for i := 2; i <= 5; i++ {
+		ob.Enqueue(context.Background(), outbox.KindSummary, transaction(t, "L1", i))
+	}
+	cfg := testConfig("tcp://fake:1883")
+	cfg.BackoffMin, cfg.BackoffMax = time.Millisecond, time.Millisecond
+	p := runPublisher(t, Options{Config: cfg, Outbox: ob, NewClient: newPoisonClient})
+	st := waitStatus(t, p, 20*time.Second, "the rest delivered and the refused one quarantined", func(s Status) bool { return s.Acked >= 4 && s.Refused >= 5 })
+	q, _ := ob.Quarantined()
+	if len(q) != 1 || q[0].Seq != 1 || !strings.Contains(q[0].Reason, "dropped the connection") {
+		t.Fatalf("quarantine %+v, want seq 1 with the reason", q)
+	}
+	if st.Refused != 5 { // outbox MaxAttempts
+		t.Errorf("refused %d, want 5", st.Refused)
+	}
+	if c := ob.Stats().Count; c != 0 {
+		t.Errorf("%d left in the outbox", c)
+	}
+}
