@@ -68,3 +68,33 @@ func FuzzManifest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzScanRecord checks the start-up scanner against the full decoder:
+// whatever DecodeRecord accepts, ScanRecord reads the same way.
+func FuzzScanRecord(f *testing.F) {
+	for _, r := range someRecords(3) {
+		b, _ := MarshalRecord(r)
+		f.Add(b)
+	}
+	f.Add([]byte{0x0a, 0x01, 'a', 0x12, 0x10})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec, derr := DecodeRecord(b, 4, Full)
+		sc, flat, serr := ScanRecord(b, 4, nil)
+		if derr != nil {
+			return // ScanRecord may be laxer about fields it skips
+		}
+		if serr != nil {
+			t.Fatalf("DecodeRecord accepted, ScanRecord refused: %v", serr)
+		}
+		if sc.Subject != rec.Subject || sc.Templates != len(rec.Templates) || len(flat) != 4*len(rec.Templates) {
+			t.Fatalf("scan %+v vs decode %+v", sc, rec)
+		}
+		for i, tp := range rec.Templates {
+			for j, x := range tp {
+				if flat[4*i+j] != x && !(x != x) {
+					t.Fatalf("template %d value %d differs", i, j)
+				}
+			}
+		}
+	})
+}
