@@ -70,24 +70,27 @@ for f in ("bench-go.txt", "bench-rss.txt"):
         vals = dict((u, float(v)) for v, u in re.findall(r"([-\d.e+]+) (\S+)", m.group(3)))
         go[m.group(1)] = vals
 faiss = {r["n"]: r for r in json.load(open(f"{out}/faiss.json"))["results"]}
-bw = go.get("MemBandwidth/goroutines=2", go.get("MemBandwidth/goroutines=1", {})).get("MB/s")
+bw = max((v.get("best-MB/s", v.get("MB/s", 0)) for k, v in go.items() if k.startswith("MemBandwidth/")), default=None)
 def label(n):
     return f"{n//1000000}M" if n >= 1000000 and n % 1000000 == 0 else f"{n//1000}k"
 rows, summary = [], {"bandwidth_MBps": bw, "sizes": {}}
-print(f"\nmemory bandwidth (all cores, 1 GiB uint64 sum): {bw:.0f} MB/s\n" if bw else "\nno bandwidth figure\n")
-hdr = ("size", "go 1", "go b32", "go b256", "go-purego 1", "exact 1", "faiss 1", "faiss b32", "faiss/go 1", "faiss/go b32",
-       "recall@1", "floor ms", "% floor b256", "build s", "MiB", "rss/bytes")
+print(f"\nmemory bandwidth (fastest pass summing 1 GiB of uint64, 1 or all goroutines): {bw:.0f} MB/s\n" if bw else "\nno bandwidth figure\n")
+kern = next((k for k in ("vnni", "avx2", "go") if any(f"/kernel={k}" in x for x in go)), "go")
+print(f"default kernel: {kern}; 'go 1' = pure-Go kernel, 'exact' = Index.Exact (float32 scan)\n")
+hdr = ("size", "laned 1", "laned b32", "laned b256", "go 1", "exact 1", "faiss 1", "faiss b32", "faiss/laned 1", "faiss/laned b32",
+       "recall@1", "floor ms", "% floor 1", "% floor b256", "build s", "MiB", "rss/bytes")
 print("  ".join(f"{h:>12}" for h in hdr))
 for n in sorted(faiss):
     l = label(n)
     g = lambda k, u="ms/probe": go.get(k, {}).get(u)
-    s1, s32, s256 = g(f"Search/n={l}/batch=1/kernel=avx2"), g(f"Search/n={l}/batch=32/kernel=avx2"), g(f"Search/n={l}/batch=256/kernel=avx2")
+    s1, s32, s256 = (g(f"Search/n={l}/batch={b}/kernel={kern}") for b in (1, 32, 256))
     sgo = g(f"Search/n={l}/batch=1/kernel=go")
     ex = g(f"Exact/n={l}/batch=1")
-    mb = g(f"Search/n={l}/batch=1/kernel=avx2", "scanMB/probe")
+    mb = g(f"Search/n={l}/batch=1/kernel={kern}", "scanMB/probe")
+    c1, c32, c256 = (g(f"Search/n={l}/batch={b}/kernel={kern}", "cpu-ms/probe") for b in (1, 32, 256))
     floor = mb / bw * 1000 if mb and bw else None
     f1, f32 = faiss[n]["single_ms_per_probe"], faiss[n]["batch_ms_per_probe"]
-    d = {"go_single_ms": s1, "go_batch32_ms": s32, "go_batch256_ms": s256, "go_purego_single_ms": sgo, "exact_single_ms": ex,
+    d = {"kernel": kern, "cpu_ms_single": c1, "cpu_ms_batch32": c32, "cpu_ms_batch256": c256, "go_single_ms": s1, "go_batch32_ms": s32, "go_batch256_ms": s256, "go_purego_single_ms": sgo, "exact_single_ms": ex,
          "faiss_single_ms": f1, "faiss_batch32_ms": f32,
          "faiss_over_go_single": f1 / s1 if s1 else None, "faiss_over_go_batch32": f32 / s32 if s32 else None,
          "recall_at_1": g(f"Recall/n={l}", "recall@1"), "scan_MB_per_probe": mb, "floor_ms": floor,
@@ -98,11 +101,15 @@ for n in sorted(faiss):
          "rss_base_MiB": g(f"RSS/n={l}", "baseMiB")}
     summary["sizes"][l] = d
     cols = (d["go_single_ms"], d["go_batch32_ms"], d["go_batch256_ms"], d["go_purego_single_ms"], d["exact_single_ms"], f1, f32,
-            d["faiss_over_go_single"], d["faiss_over_go_batch32"], d["recall_at_1"], floor, d["floor_pct_of_batch256"],
+            d["faiss_over_go_single"], d["faiss_over_go_batch32"], d["recall_at_1"], floor, d["floor_pct_of_single"], d["floor_pct_of_batch256"],
             d["build_s"], d["bytes_MiB"], d["rss_over_bytes"])
     print(f"{l:>12}  " + "  ".join(f"{c:>12.4g}" if c is not None else f"{'-':>12}" for c in cols))
 json.dump(summary, open(f"{out}/bench-match.json", "w"), indent=2)
-print(f"\n(ms per probe; ratios are FAISS/Go, >1 means Go is faster; floor = scanMB/probe / bandwidth; details in {out}/)")
+print(f"\n(ms per probe, wall; ratios are FAISS/laned, >1 means laned is faster; floor = scanMB/probe / bandwidth,")
+print(f" % floor = floor / measured; rss/bytes = VmRSS growth / Bytes() after FreeOSMemory; details in {out}/)")
+for l, d in summary["sizes"].items():
+    print(f"cpu-ms/probe {l}: single {d['cpu_ms_single']}, batch32 {d['cpu_ms_batch32']}, batch256 {d['cpu_ms_batch256']}; "
+          f"rss/bytes right after GC (before returning freed pages): {d['rss_over_bytes_after_gc']}")
 one = summary["sizes"].get("1M")
 if one and one["go_single_ms"]:
     ok = one["go_single_ms"] <= 15 and (one["recall_at_1"] or 0) >= 0.999

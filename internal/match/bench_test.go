@@ -241,7 +241,7 @@ func vmRSS(tb testing.TB) int64 {
 
 // BenchmarkMemBandwidth streams a 1 GiB buffer of uint64 (summing it), on
 // one goroutine and on GOMAXPROCS goroutines: the machine's read bandwidth,
-// the floor for a scan of scanMB/probe.
+// the floor for a scan of scanMB/probe. best-MB/s is the fastest pass.
 func BenchmarkMemBandwidth(b *testing.B) {
 	buf := make([]uint64, (1<<30)/8)
 	for i := range buf {
@@ -251,7 +251,9 @@ func BenchmarkMemBandwidth(b *testing.B) {
 		b.Run(fmt.Sprintf("goroutines=%d", w), func(b *testing.B) {
 			b.SetBytes(int64(len(buf)) * 8)
 			var sink uint64
+			best := time.Duration(math.MaxInt64)
 			for b.Loop() {
+				start := time.Now()
 				sums := make([]uint64, w)
 				var wg sync.WaitGroup
 				for i := range w {
@@ -271,7 +273,10 @@ func BenchmarkMemBandwidth(b *testing.B) {
 				for _, s := range sums {
 					sink += s
 				}
+				best = min(best, time.Since(start))
 			}
+			// The fastest pass: the floor must not include other tenants' load.
+			b.ReportMetric(float64(len(buf)*8)/best.Seconds()/1e6, "best-MB/s")
 			if sink == 42 {
 				b.Log(sink)
 			}

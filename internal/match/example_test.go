@@ -41,3 +41,58 @@ func Example() {
 	// alice score 0.781 distance 0.662
 	// bob score 0.707 distance 0.765
 }
+
+// Swap in a rebuilt index while searches go on: a search that loaded the
+// old index finishes on it.
+func ExampleLive() {
+	build := func(subject string) *match.Index {
+		b := match.NewBuilder(2, 1)
+		if err := b.Add(subject, []float32{1, 0}); err != nil {
+			panic(err)
+		}
+		ix, err := b.Build()
+		if err != nil {
+			panic(err)
+		}
+		return ix
+	}
+	var live match.Live
+	live.Swap(build("tonight's gallery"))
+
+	inFlight := live.Load()                       // a search starts
+	old := live.Swap(build("tomorrow's gallery")) // the nightly sync lands
+
+	a, _ := inFlight.Search([]float32{1, 0}, 1)
+	b, _ := live.Load().Search([]float32{1, 0}, 1)
+	fmt.Println(a[0].Subject, "|", b[0].Subject, "| old returned:", old == inFlight)
+	// Output: tonight's gallery | tomorrow's gallery | old returned: true
+}
+
+// Several probes (say, all faces of one vehicle) in one pass over the
+// gallery.
+func ExampleIndex_SearchBatch() {
+	b := match.NewBuilder(2, 3)
+	for _, t := range []struct {
+		s string
+		v []float32
+	}{{"ann", []float32{1, 0}}, {"ben", []float32{0, 1}}, {"cy", []float32{-1, 0}}} {
+		if err := b.Add(t.s, t.v); err != nil {
+			panic(err)
+		}
+	}
+	ix, _ := b.Build()
+	rss, err := ix.SearchBatch([][]float32{{0.9, 0.1}, {-0.2, -1}}, 2)
+	if err != nil {
+		panic(err)
+	}
+	for i, rs := range rss {
+		fmt.Printf("probe %d:", i)
+		for _, r := range rs {
+			fmt.Printf(" %s %.2f (d %.2f)", r.Subject, r.Score, r.Distance)
+		}
+		fmt.Println()
+	}
+	// Output:
+	// probe 0: ann 0.99 (d 0.11) ben 0.11 (d 1.33)
+	// probe 1: cy 0.20 (d 1.27) ann -0.20 (d 1.55)
+}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -388,4 +389,36 @@ func TestLiveSwap(t *testing.T) {
 		l.Swap([]*Index{a, b}[i%2])
 	}
 	wg.Wait()
+}
+
+// TestTies: equal scores rank by subject id whatever the insertion order,
+// in both searches and on both the one-goroutine and the sharded path.
+func TestTies(t *testing.T) {
+	for _, n := range []int{10, minParallel + 10} {
+		for _, order := range [][]string{{"zed", "amy"}, {"amy", "zed"}} {
+			b := NewBuilder(2, n)
+			for i := 0; i < n-2; i++ { // fillers, far from the probe
+				if err := b.Add("filler"+strconv.Itoa(i), []float32{-1, float32(i%7) / 10}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, s := range order {
+				if err := b.Add(s, []float32{3, 4}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ix, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, search := range map[string]func([][]float32, int) ([][]Result, error){
+				"SearchBatch": ix.SearchBatch, "Exact": ix.Exact,
+			} {
+				rs, err := search([][]float32{{0.6, 0.8}}, 1)
+				if err != nil || len(rs[0]) != 1 || rs[0][0].Subject != "amy" {
+					t.Errorf("n=%d order %v %s: %v %v, want amy", n, order, name, rs, err)
+				}
+			}
+		}
+	}
 }

@@ -51,7 +51,7 @@ func (ix *Index) SearchBatch(probes [][]float32, k int) ([][]Result, error) {
 		sj := ix.subj[lo:hi]
 		thr := h.threshold()
 		for i, d := range i32 {
-			if s := float32(d) * inv[i]; s > thr {
+			if s := float32(d) * inv[i]; s >= thr {
 				h.offer(s, sj[i])
 				thr = h.threshold()
 			}
@@ -91,7 +91,7 @@ func (ix *Index) Exact(probes [][]float32, k int) ([][]Result, error) {
 		q := qs[p]
 		thr := h.threshold()
 		for t := lo; t < hi; t++ {
-			if s := dotF32(q, ix.vecs[t*ix.dim:(t+1)*ix.dim]); s > thr {
+			if s := dotF32(q, ix.vecs[t*ix.dim:(t+1)*ix.dim]); s >= thr {
 				h.offer(s, ix.subj[t])
 				thr = h.threshold()
 			}
@@ -132,13 +132,16 @@ type cand struct {
 	subj  int32
 }
 
-// topSubjects is a min-heap of at most k distinct subjects by best score.
+// topSubjects is a heap of at most k distinct subjects, worst on top:
+// lower score, or on equal scores the greater subject id, is worse, so ties
+// resolve the same way however the templates are split or ordered.
 type topSubjects struct {
-	c []cand
-	k int
+	c     []cand
+	k     int
+	names []string
 }
 
-// threshold is the score a template must beat to change the heap.
+// threshold is the score a template must reach (>=) to be offered.
 func (h *topSubjects) threshold() float32 {
 	if len(h.c) < h.k {
 		return float32(math.Inf(-1))
@@ -146,9 +149,18 @@ func (h *topSubjects) threshold() float32 {
 	return h.c[0].score
 }
 
-// offer records score s for subject subj; the caller checked s > threshold().
-// A subject already held keeps its best score; the heap is small and offers
-// are rare after the first blocks, so a linear look-up is cheapest.
+// worse reports whether a ranks below b.
+func (h *topSubjects) worse(a, b cand) bool {
+	if a.score != b.score {
+		return a.score < b.score
+	}
+	return a.subj != b.subj && h.names[a.subj] > h.names[b.subj]
+}
+
+// offer records score s for subject subj; the caller checked
+// s >= threshold(). A subject already held keeps its best score; the heap
+// is small and offers are rare after the first blocks, so a linear look-up
+// is cheapest.
 func (h *topSubjects) offer(s float32, subj int32) {
 	for i := range h.c {
 		if h.c[i].subj == subj {
@@ -159,11 +171,12 @@ func (h *topSubjects) offer(s float32, subj int32) {
 			return
 		}
 	}
+	x := cand{s, subj}
 	if len(h.c) < h.k {
-		h.c = append(h.c, cand{s, subj})
+		h.c = append(h.c, x)
 		for i := len(h.c) - 1; i > 0; {
 			j := (i - 1) / 2
-			if h.c[j].score <= h.c[i].score {
+			if !h.worse(h.c[i], h.c[j]) {
 				break
 			}
 			h.c[i], h.c[j] = h.c[j], h.c[i]
@@ -171,7 +184,10 @@ func (h *topSubjects) offer(s float32, subj int32) {
 		}
 		return
 	}
-	h.c[0] = cand{s, subj}
+	if !h.worse(h.c[0], x) {
+		return
+	}
+	h.c[0] = x
 	h.down(0)
 }
 
@@ -183,10 +199,10 @@ func (h *topSubjects) down(i int) {
 			return
 		}
 		m := l
-		if r := l + 1; r < n && h.c[r].score < h.c[l].score {
+		if r := l + 1; r < n && h.worse(h.c[r], h.c[l]) {
 			m = r
 		}
-		if h.c[i].score <= h.c[m].score {
+		if !h.worse(h.c[m], h.c[i]) {
 			return
 		}
 		h.c[i], h.c[m] = h.c[m], h.c[i]
@@ -214,7 +230,7 @@ func (ix *Index) scan(np, c int, score func(p, lo, hi int, h *topSubjects, i32 [
 		hi := min(n, blocks*(i+1)/w*blockRows)
 		hs := make([]topSubjects, np)
 		for p := range hs {
-			hs[p] = topSubjects{c: make([]cand, 0, c), k: c}
+			hs[p] = topSubjects{c: make([]cand, 0, c), k: c, names: ix.names}
 		}
 		i32 := make([]int32, blockRows)
 		for g0 := 0; g0 < np; g0 += probeGroup {

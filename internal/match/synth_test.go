@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // synth generates clustered, face-embedding-like galleries and probes,
@@ -27,6 +28,13 @@ type synth struct {
 	seed   uint64
 	mean   []float64
 	groups [][]float64
+
+	// Scratch, reused so that generating a big gallery leaves little
+	// garbage (BenchmarkRSS measures the index, not the generator).
+	idSrc, smSrc   *rand.PCG
+	idRand, smRand *rand.Rand
+	u, c, v        []float64
+	out            []float32
 }
 
 const (
@@ -39,15 +47,19 @@ const (
 
 func newSynth(dim int, seed uint64) *synth {
 	r := rand.New(rand.NewPCG(seed, math.MaxUint64))
-	s := &synth{dim: dim, seed: seed, mean: unitGauss(r, dim)}
+	s := &synth{dim: dim, seed: seed, mean: unitGauss(r, make([]float64, dim))}
 	for range synthGroups {
-		s.groups = append(s.groups, unitGauss(r, dim))
+		s.groups = append(s.groups, unitGauss(r, make([]float64, dim)))
 	}
+	s.idSrc, s.smSrc = rand.NewPCG(0, 0), rand.NewPCG(0, 0)
+	s.idRand, s.smRand = rand.New(s.idSrc), rand.New(s.smSrc)
+	s.u, s.c, s.v = make([]float64, dim), make([]float64, dim), make([]float64, dim)
+	s.out = make([]float32, dim)
 	return s
 }
 
-func unitGauss(r *rand.Rand, dim int) []float64 {
-	v := make([]float64, dim)
+// unitGauss fills v with a random unit vector.
+func unitGauss(r *rand.Rand, v []float64) []float64 {
 	var n float64
 	for i := range v {
 		v[i] = r.NormFloat64()
@@ -60,22 +72,25 @@ func unitGauss(r *rand.Rand, dim int) []float64 {
 	return v
 }
 
-// identity returns identity id's template count and centre.
+// identity returns identity id's template count and centre (valid until the
+// next call).
 func (s *synth) identity(id uint64) (int, []float64) {
-	r := rand.New(rand.NewPCG(s.seed, id))
+	s.idSrc.Seed(s.seed, id)
+	r := s.idRand
 	count := 1 + r.IntN(4)
 	g := s.groups[r.IntN(synthGroups)]
-	u := unitGauss(r, s.dim)
-	c := make([]float64, s.dim)
+	u := unitGauss(r, s.u)
+	c := s.c
 	for i := range c {
 		c[i] = 0.6*s.mean[i] + 0.6*g[i] + u[i]
 	}
 	return count, c
 }
 
-// sample returns normalise(c + noise of norm ~sigma) drawn from r.
+// sample returns normalise(c + noise of norm ~sigma) drawn from r, valid
+// until the next call.
 func (s *synth) sample(r *rand.Rand, c []float64, sigma float64) []float32 {
-	v := make([]float64, s.dim)
+	v := s.v
 	sd := sigma / math.Sqrt(float64(s.dim))
 	var n float64
 	for i := range v {
@@ -83,7 +98,7 @@ func (s *synth) sample(r *rand.Rand, c []float64, sigma float64) []float32 {
 		n += v[i] * v[i]
 	}
 	n = math.Sqrt(n)
-	out := make([]float32, s.dim)
+	out := s.out
 	for i := range v {
 		out[i] = float32(v[i] / n)
 	}
@@ -99,7 +114,8 @@ func (s *synth) build(n int) (*Index, int, error) {
 	id := uint64(0)
 	for b.Len() < n {
 		count, c := s.identity(id)
-		r := rand.New(rand.NewPCG(s.seed^0x5eed, id))
+		s.smSrc.Seed(s.seed^0x5eed, id)
+		r := s.smRand
 		for t := 0; t < count && b.Len() < n; t++ {
 			if err := b.Add(subjectID(id), s.sample(r, c, synthTmplNoise)); err != nil {
 				return nil, 0, err
@@ -117,7 +133,8 @@ func (s *synth) probes(np, nIdent int) ([][]float32, []string) {
 	ps := make([][]float32, np)
 	who := make([]string, np)
 	for j := range ps {
-		r := rand.New(rand.NewPCG(s.seed^synthProbeSalt, uint64(j)))
+		s.smSrc.Seed(s.seed^synthProbeSalt, uint64(j))
+		r := s.smRand
 		var id uint64
 		if r.Float64() < synthNonMated {
 			id = uint64(nIdent) + 1<<40 + uint64(j) // never enrolled
@@ -126,7 +143,7 @@ func (s *synth) probes(np, nIdent int) ([][]float32, []string) {
 			who[j] = subjectID(id)
 		}
 		_, c := s.identity(id)
-		ps[j] = s.sample(r, c, synthProbeNoise)
+		ps[j] = slices.Clone(s.sample(r, c, synthProbeNoise))
 	}
 	return ps, who
 }
