@@ -135,6 +135,7 @@ func TestSearchSmall(t *testing.T) {
 		{"best template of alice", []float32{0.6, 0.8, 0}, 2, []string{"alice", "bob"}, []float32{0.96, 0.8}},
 		{"distinct subjects", []float32{1, 0.1, 0}, 3, []string{"alice", "bob", "carol"}, []float32{0.9950, 0.0995, 0}},
 		{"k beyond subjects", []float32{0, 0, 1}, 10, []string{"carol", "alice", "bob", "dave"}, []float32{1, 0, 0, 0}},
+		{"k = MaxInt", []float32{0, 0, 1}, math.MaxInt, []string{"carol", "alice", "bob", "dave"}, []float32{1, 0, 0, 0}},
 		{"opposite", []float32{-1, 0, 0}, 2, []string{"dave", "bob"}, []float32{1, 0}},
 	}
 	for _, tt := range tests {

@@ -40,6 +40,7 @@ func (ix *Index) SearchBatch(probes [][]float32, k int) ([][]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	k = min(k, ix.Subjects()) // and k+extraCands cannot overflow
 	qq := make([]*qprobe, len(qs))
 	for p, q := range qs {
 		qq[p] = newQprobe(q, ix.pad)
