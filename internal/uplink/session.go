@@ -97,6 +97,12 @@ func (p *Publisher) session(ctx context.Context, cl Client, lost <-chan error, s
 	window := p.cfg.InFlight
 	results := make(chan result, window)
 	inflight := 0
+	// PUBACKs are acknowledged to the outbox by a goroutine of their own,
+	// batched, so publishing does not wait for the outbox's fsync.
+	ackCh := make(chan []uint64, window)
+	ackDone := make(chan struct{})
+	go p.acker(ackCh, ackDone)
+	defer func() { close(ackCh); <-ackDone }()
 	var head uint64 // first message published in this session
 	progress := false
 	var cursor uint64
@@ -134,12 +140,7 @@ func (p *Publisher) session(ctx context.Context, cl Client, lost <-chan error, s
 			}
 		}
 		if len(acks) > 0 {
-			if err := p.ob.Ack(acks...); err != nil {
-				// They stay in the outbox and are re-sent: duplicates, not loss.
-				p.log.Warn("uplink ack to outbox failed", "n", len(acks), "err", err)
-			} else {
-				p.update(func(s *Status) { s.Acked += uint64(len(acks)) })
-			}
+			ackCh <- acks
 		}
 		p.update(func(s *Status) { s.InFlight = inflight })
 		return failed
@@ -233,6 +234,32 @@ func (p *Publisher) session(ctx context.Context, cl Client, lost <-chan error, s
 			p.shutdown(cl, results, &inflight, collect)
 			return nil
 		}
+	}
+}
+
+// acker acknowledges PUBACKed seqs to the outbox, merging what queued up
+// during the previous commit into one Ack (one transaction).
+func (p *Publisher) acker(in <-chan []uint64, done chan<- struct{}) {
+	defer close(done)
+	for batch := range in {
+	more:
+		for {
+			select {
+			case b, ok := <-in:
+				if !ok {
+					break more
+				}
+				batch = append(batch, b...)
+			default:
+				break more
+			}
+		}
+		if err := p.ob.Ack(batch...); err != nil {
+			// They stay in the outbox and are re-sent: duplicates, not loss.
+			p.log.Warn("uplink ack to outbox failed", "n", len(batch), "err", err)
+			continue
+		}
+		p.update(func(s *Status) { s.Acked += uint64(len(batch)) })
 	}
 }
 
