@@ -177,11 +177,25 @@ func (s *Store) decryptAll(a *gen, decode func(c *chunk, key, plain []byte, dim 
 			}
 		}()
 	}
+	// Chunks are recycled once consumed, so the decoded templates (the
+	// bulk of a gallery) are not garbage for the GC to let pile up.
+	free := make(chan *chunk, 3*workers+2)
+	fresh := func() *chunk {
+		select {
+		case c := <-free:
+			c.keys, c.vals, c.subjects, c.recs = c.keys[:0], c.vals[:0], c.subjects[:0], c.recs[:0]
+			c.flat, c.ntmpl, c.skipped, c.err = c.flat[:0], c.ntmpl[:0], 0, nil
+			c.done = make(chan struct{})
+			return c
+		default:
+			return &chunk{done: make(chan struct{})}
+		}
+	}
 	go func() { // dispatcher: cut the cursor into chunks
 		defer close(order)
 		defer close(jobs)
 		cur := a.b.Bucket(bktSubjects).Cursor()
-		c := &chunk{done: make(chan struct{})}
+		c := fresh()
 		send := func() bool {
 			select {
 			case order <- c:
@@ -189,7 +203,7 @@ func (s *Store) decryptAll(a *gen, decode func(c *chunk, key, plain []byte, dim 
 				return false
 			}
 			jobs <- c
-			c = &chunk{done: make(chan struct{})}
+			c = fresh()
 			return true
 		}
 		for k, v := cur.First(); k != nil; k, v = cur.Next() {
@@ -213,6 +227,12 @@ func (s *Store) decryptAll(a *gen, decode func(c *chunk, key, plain []byte, dim 
 			if err = consume(c); err == nil {
 				n += uint64(len(c.keys))
 			}
+		}
+		clear(c.recs) // the caller owns the records now
+		clear(c.subjects)
+		select {
+		case free <- c:
+		default:
 		}
 		if err != nil {
 			select {
