@@ -367,12 +367,15 @@ func TestFault(t *testing.T) {
 		}
 		last[h.Lane] = h.Seq
 	}
+	checks := "ok"
 	for _, l := range lanes {
 		if err := outbox.CheckFile(l.path, time.Second); err != nil {
 			t.Errorf("outbox check: %v", err)
+			checks = "FAILED"
 		}
 		if err := bboltCheck(l.path); err != nil {
 			t.Errorf("bbolt check %s: %v", l.path, err)
+			checks = "FAILED"
 		}
 	}
 	n, kills := total()
@@ -382,8 +385,8 @@ func TestFault(t *testing.T) {
 			extra++
 		}
 	}
-	t.Logf("FIGURES fault: broker_sigkill=%v missing=%d committed=%d received=%d unique=%d duplicates=%d (%.2f%%) uncommitted-but-received=%d lane_kills=%d broker_kills=%d link_cuts=%d disorder=%d chaos=%s total=%s",
-		hardKill, len(missing), n, len(ms), len(seen), dups, 100*float64(dups)/float64(max(1, len(ms))), extra, kills, brokerKills.Load(), cuts.Load(), disorder,
+	t.Logf("FIGURES fault: broker_sigkill=%v missing=%d committed=%d received=%d unique=%d duplicates=%d (%.2f%%) uncommitted-but-received=%d lane_kills=%d broker_kills=%d link_cuts=%d disorder=%d bbolt_check=%s chaos=%s total=%s",
+		hardKill, len(missing), n, len(ms), len(seen), dups, 100*float64(dups)/float64(max(1, len(ms))), extra, kills, brokerKills.Load(), cuts.Load(), disorder, checks,
 		chaosTime.Round(time.Second), time.Since(start).Round(time.Second))
 	for _, l := range lanes {
 		t.Logf("lane %s: %d committed, %d SIGKILLs", l.name, l.count(), l.kills)

@@ -170,6 +170,9 @@ func (p *Publisher) setState(s State, broker string, err error) {
 		}
 		st.State, st.Broker = s, broker
 		st.Reason = ""
+		if s != StateConnected {
+			st.InFlight = 0
+		}
 		if err != nil {
 			st.LastError = err.Error()
 			st.Reason = Classify(err)
