@@ -271,3 +271,42 @@ func TestSwappedRecordsRefused(t *testing.T) {
 		t.Fatalf("swapped records, LoadIndex: %v", err)
 	}
 }
+
+// TestLoadDuringImport: while an import writes its generation over many
+// transactions, loads keep seeing the old gallery whole, then the new one.
+func TestLoadDuringImport(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "g.db"))
+	v1, v2 := records("a", 500, 0), records("b", 700, 9)
+	if _, err := importBytes(s, bundleBytes(t, manifest(1), v1)); err != nil {
+		t.Fatal(err)
+	}
+	n1, d1 := digestRecords(v1)
+	n2, d2 := digestRecords(v2)
+	b2 := bundleBytes(t, manifest(2), v2)
+	done := make(chan error)
+	go func() { _, err := importBytes(s, b2); done <- err }()
+	loads, sawOld := 0, 0
+	for finished := false; !finished; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			finished = true
+		default:
+		}
+		n, d, v := loaded(t, s)
+		loads++
+		switch {
+		case v == 1 && n == n1 && d == d1:
+			sawOld++
+		case v == 2 && n == n2 && d == d2:
+		default:
+			t.Fatalf("load %d saw a mix: version %d, %d subjects", loads, v, n)
+		}
+	}
+	if n, d, v := loaded(t, s); v != 2 || n != n2 || d != d2 {
+		t.Fatalf("after import: version %d", v)
+	}
+	t.Logf("%d loads during the import, %d of them of the old gallery", loads, sawOld)
+}
