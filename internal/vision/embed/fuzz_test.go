@@ -1,6 +1,7 @@
 package embed
 
 import (
+	"errors"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -9,53 +10,69 @@ import (
 	"github.com/laned/laned/internal/models/onnx"
 )
 
+// tinyShape are the knobs of tinyRecogniser: convolution kernel, stride,
+// padding and output channels, max-pool kernel and stride, and the zero
+// padding added to channels and to the bottom/right.
+type tinyShape struct {
+	k, s, p, cout, pk, ps, padC, padHW int64
+}
+
+var tinyDefault = tinyShape{k: 3, s: 2, p: 0, cout: 4, pk: 3, ps: 2, padC: 2, padHW: 1}
+
 // tinyRecogniser has the recogniser's interface (1×3×150×150 → 1×128) and
 // every operator the converter emits, with a few hundred weights, so the
 // whole load path can be fuzzed without the 22 MB model.
 func tinyRecogniser(t testing.TB) []byte {
 	t.Helper()
+	b, err := tinyRecogniserWith(tinyDefault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func tinyRecogniserWith(sh tinyShape) ([]byte, error) {
 	g := onnx.NewGraph("tiny")
 	g.Input(convert.InputName, 1, 3, ChipSide, ChipSide)
-	w := make([]float32, 4*3*3*3)
+	w := make([]float32, sh.cout*3*sh.k*sh.k)
 	for i := range w {
 		w[i] = float32(i%7-3) / 10
 	}
-	fc := make([]float32, Dim*6)
+	b := make([]float32, sh.cout)
+	for i := range b {
+		b[i] = float32(i%3) / 10
+	}
+	c := sh.cout + sh.padC
+	fc := make([]float32, Dim*c)
 	for i := range fc {
 		fc[i] = float32(i%11-5) / 100
 	}
 	steps := []error{
 		g.Float("mean", []int64{1, 3, 1, 1}, convert.MeanRGB[:]),
 		g.Float("div", []int64{1}, []float32{255}),
-		g.Float("w", []int64{4, 3, 3, 3}, w),
-		g.Float("b", []int64{4}, []float32{0.1, -0.1, 0.2, 0}),
-		g.Int64s("pads", []int64{0, 0, 0, 0, 0, 2, 1, 1}),
-		g.Float("fc", []int64{Dim, 6}, fc),
+		g.Float("w", []int64{sh.cout, 3, sh.k, sh.k}, w),
+		g.Float("b", []int64{sh.cout}, b),
+		g.Int64s("pads", []int64{0, 0, 0, 0, 0, sh.padC, sh.padHW, sh.padHW}),
+		g.Float("fc", []int64{Dim, c}, fc),
 		g.Float("fc_b", []int64{Dim}, make([]float32, Dim)),
 		g.Node("Sub", "sub", []string{convert.InputName, "mean"}, []string{"c"}),
 		g.Node("Div", "div", []string{"c", "div"}, []string{"n"}),
-		g.Node("Conv", "conv", []string{"n", "w", "b"}, []string{"conv"}, onnx.Ints("kernel_shape", 3, 3),
-			onnx.Ints("strides", 2, 2), onnx.Ints("pads", 0, 0, 0, 0), onnx.Ints("dilations", 1, 1), onnx.Int("group", 1)), // 74
+		g.Node("Conv", "conv", []string{"n", "w", "b"}, []string{"conv"}, onnx.Ints("kernel_shape", sh.k, sh.k),
+			onnx.Ints("strides", sh.s, sh.s), onnx.Ints("pads", sh.p, sh.p, sh.p, sh.p), onnx.Ints("dilations", 1, 1), onnx.Int("group", 1)),
 		g.Node("Relu", "relu", []string{"conv"}, []string{"relu"}),
-		g.Node("MaxPool", "max", []string{"relu"}, []string{"max"}, onnx.Ints("kernel_shape", 3, 3), onnx.Ints("strides", 2, 2)),    // 36
-		g.Node("AveragePool", "avg", []string{"max"}, []string{"avg"}, onnx.Ints("kernel_shape", 2, 2), onnx.Ints("strides", 2, 2)), // 18
-		g.Node("Pad", "pad", []string{"avg", "pads"}, []string{"pad"}, onnx.String("mode", "constant")),                             // 6×19×19
+		g.Node("MaxPool", "max", []string{"relu"}, []string{"max"}, onnx.Ints("kernel_shape", sh.pk, sh.pk), onnx.Ints("strides", sh.ps, sh.ps)),
+		g.Node("AveragePool", "avg", []string{"max"}, []string{"avg"}, onnx.Ints("kernel_shape", 2, 2), onnx.Ints("strides", 2, 2)),
+		g.Node("Pad", "pad", []string{"avg", "pads"}, []string{"pad"}, onnx.String("mode", "constant")),
 		g.Node("Add", "add", []string{"pad", "pad"}, []string{"add"}),
 		g.Node("GlobalAveragePool", "gap", []string{"add"}, []string{"gap"}),
 		g.Node("Flatten", "flat", []string{"gap"}, []string{"flat"}, onnx.Int("axis", 1)),
 		g.Node("Gemm", "fc", []string{"flat", "fc", "fc_b"}, []string{convert.OutputName}, onnx.Int("transB", 1)),
 	}
-	for _, err := range steps {
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := errors.Join(steps...); err != nil {
+		return nil, err
 	}
 	g.Output(convert.OutputName, 1, Dim)
-	b, err := g.Model("laned-test", "tiny", 11)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return g.Model("laned-test", "tiny", 11)
 }
 
 func TestLoadTinyRecogniser(t *testing.T) {
@@ -94,6 +111,36 @@ func FuzzLoad(f *testing.F) {
 		}
 		if len(v) != Dim {
 			t.Fatalf("%d values", len(v))
+		}
+	})
+}
+
+// FuzzLoadShapes varies the tiny recogniser's kernels, strides, paddings
+// and channel counts: whatever onnx.Check accepts, OpenCV must build and
+// run (an abort kills the fuzz worker); whatever it cannot, Check refuses.
+func FuzzLoadShapes(f *testing.F) {
+	d := tinyDefault
+	f.Add(uint8(d.k), uint8(d.s), uint8(d.p), uint8(d.cout), uint8(d.pk), uint8(d.ps), uint8(d.padC), uint8(d.padHW))
+	f.Add(uint8(7), uint8(2), uint8(0), uint8(8), uint8(3), uint8(2), uint8(8), uint8(0))
+	f.Add(uint8(3), uint8(1), uint8(1), uint8(2), uint8(2), uint8(2), uint8(0), uint8(0))
+	f.Add(uint8(0), uint8(0), uint8(3), uint8(0), uint8(9), uint8(0), uint8(200), uint8(99))
+	chip := gocv.NewMatWithSize(ChipSide, ChipSide, gocv.MatTypeCV8UC3)
+	defer chip.Close()
+	f.Fuzz(func(t *testing.T, k, s, p, cout, pk, ps, padC, padHW uint8) {
+		if k > 15 || cout > 32 {
+			return // keep each run small; size limits are Check's table tests
+		}
+		data, err := tinyRecogniserWith(tinyShape{int64(k), int64(s), int64(p), int64(cout), int64(pk), int64(ps), int64(padC), int64(padHW)})
+		if err != nil {
+			return // the builder refused it (a zero or negative size)
+		}
+		e, err := load(data)
+		if err != nil {
+			return
+		}
+		defer e.Close()
+		if v, err := e.Embed(chip); err != nil || len(v) != Dim {
+			t.Fatalf("loaded, then embed gave %d values, %v", len(v), err)
 		}
 	})
 }
