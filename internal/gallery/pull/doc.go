@@ -7,10 +7,13 @@
 // timeout, and can present a client certificate and trust a private CA.
 //
 // The schedule runs inside the daemon (Scheduler, with an injected clock)
-// rather than as a systemd timer: the daemon holds the gallery's bbolt file
-// open with bbolt's exclusive lock for matching, so a separate sync process
-// could not write it, and after an import the daemon must rebuild and swap
-// its in-memory index anyway. Each night's run happens at a uniformly random
-// point of the configured window, so a fleet of lanes spreads its load on
-// the central office, and a failed run is retried within the window.
+// rather than as a systemd timer: the daemon owns the gallery store (bbolt
+// takes an exclusive lock on the file) and must rebuild and swap its
+// in-memory index after every import. A timer-started process would contend
+// with the daemon for that lock and then have to signal it to reload; in
+// the daemon, fetch, import and swap are one sequence, and the window,
+// jitter and retry logic is tested with a fake clock. Each night's run
+// happens at a uniformly random point of the configured window, so a fleet
+// of lanes spreads its load on the central office, and a failed run is
+// retried while the window lasts.
 package pull
