@@ -91,20 +91,25 @@ const budgetMs = (MAX_SECONDS * 1000) / measurements;
 async function measure(name, fn, perOp = 1, itersFactor = 1) {
   for (let i = 0; i < WARMUP * itersFactor; i++) await fn();
   const samples = [];
+  const cpu = []; // process CPU time (user+system, all threads): robust to other load
   const start = performance.now();
   for (let i = 0; i < ITERS * itersFactor; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await fn();
     samples.push((performance.now() - t0) / perOp);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000 / perOp);
     if (samples.length >= MIN_ITERS && performance.now() - start > budgetMs) break;
   }
   const st = {
     median: round(median(samples)),
     mean: round(samples.reduce((a, b) => a + b, 0) / samples.length),
     min: round(Math.min(...samples)),
+    cpu_median: round(median(cpu)),
     iterations: samples.length,
   };
-  log(`${name.padEnd(30)} median ${st.median.toFixed(2).padStart(8)} ms  mean ${st.mean.toFixed(2).padStart(8)} ms  (n=${st.iterations})`);
+  log(`${name.padEnd(30)} median ${st.median.toFixed(2).padStart(8)} ms  mean ${st.mean.toFixed(2).padStart(8)} ms  cpu ${st.cpu_median.toFixed(2).padStart(8)} ms  (n=${st.iterations})`);
   return st;
 }
 
@@ -196,6 +201,8 @@ async function main() {
     ms_per_frame_640x480: st.frame_640x480.median,
     ms_detect_1080p: st.detect_1080p.median,
     ms_detect_640x480: st.detect_640x480.median,
+    cpu_ms_per_face_descriptor: st.face_descriptor.cpu_median,
+    cpu_ms_per_frame_1080p_3faces: st.frame_1080p_3faces.cpu_median,
     ms_per_face_in_pipeline_1080p: perFaceInPipeline(st.frame_1080p_3faces, st.detect_1080p, faces1080),
     faces_found_1080p: faces1080,
     faces_found_640x480: faces640,
