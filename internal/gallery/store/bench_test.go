@@ -3,6 +3,8 @@ package store
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"io"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -119,6 +121,20 @@ func BenchmarkBundle(b *testing.B) {
 		b.Run(fmt.Sprintf("verify/n=%d", n), func(b *testing.B) {
 			for b.Loop() {
 				verifyFile(b, path)
+			}
+		})
+		// Peer: reading and hashing the same file, the floor under verify.
+		b.Run(fmt.Sprintf("peer-sha256/n=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				f, err := os.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h := sha256.New()
+				if _, err := io.Copy(h, f); err != nil {
+					b.Fatal(err)
+				}
+				f.Close()
 			}
 		})
 		b.Run(fmt.Sprintf("import/n=%d", n), func(b *testing.B) {
