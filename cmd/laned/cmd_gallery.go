@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -55,7 +56,7 @@ func init() {
 	register(&command{
 		Name:  "gallery build",
 		Short: "build a signed gallery bundle from enrolment photos (one folder per subject)",
-		Usage: "--from DIR | --from-templates FILE.jsonl  --key KEY -o FILE [--version N] [--expires DUR] [--category C]",
+		Usage: "--from DIR | --from-templates FILE.jsonl [--base FULL.bundle]  --key KEY -o FILE [--version N] [--expires DUR] [--category C]",
 		Setup: func(fs *flag.FlagSet) runFunc {
 			var o buildOpts
 			fs.StringVar(&o.from, "from", "", "enrolment folder: one sub-folder of photos per subject, named by subject id")
@@ -66,6 +67,7 @@ func init() {
 			fs.DurationVar(&o.expires, "expires", 7*24*time.Hour, "how long lanes may import the bundle")
 			fs.StringVar(&o.category, "category", "expected-traveller", "category of every subject enrolled from --from")
 			fs.StringVar(&o.issuer, "issuer", "", "free text naming who built it")
+			fs.StringVar(&o.base, "base", "", "build a delta against this earlier bundle (with --from-templates; lines with \"remove\":true delete a subject)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if (o.from == "") == (o.fromTemplates == "") || o.key == "" || o.out == "" || len(args) != 0 {
 					return usageErrorf("need one of --from DIR or --from-templates FILE, and --key KEY -o FILE")
@@ -98,9 +100,9 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 type buildOpts struct {
-	from, fromTemplates, key, out, category, issuer string
-	version                                         uint64
-	expires                                         time.Duration
+	from, fromTemplates, key, out, category, issuer, base string
+	version                                               uint64
+	expires                                               time.Duration
 }
 
 func runGalleryBuild(ctx context.Context, e *env, o buildOpts) error {
@@ -112,10 +114,23 @@ func runGalleryBuild(ctx context.Context, e *env, o buildOpts) error {
 	if o.version == 0 {
 		o.version = uint64(now.Unix())
 	}
-	w, err := bundle.NewWriter(bundle.Manifest{
+	man := bundle.Manifest{
 		Version: o.version, Kind: bundle.Full, Created: now, Expires: now.Add(o.expires),
 		ModelID: pipeline.ModelID, Dim: pipeline.Dim, Issuer: o.issuer,
-	}, filepath.Dir(o.out))
+	}
+	var baseSubjects map[string]bool
+	if o.base != "" {
+		if o.from != "" {
+			return usageErrorf("--base works with --from-templates")
+		}
+		bm, subjects, err := readBase(o.base, priv)
+		if err != nil {
+			return err
+		}
+		man.Kind, man.BaseVersion, man.ModelID, man.Dim = bundle.Delta, bm.Version, bm.ModelID, bm.Dim
+		baseSubjects = subjects
+	}
+	w, err := bundle.NewWriter(man, filepath.Dir(o.out))
 	if err != nil {
 		return err
 	}
@@ -124,8 +139,11 @@ func runGalleryBuild(ctx context.Context, e *env, o buildOpts) error {
 		if err := enrolDir(ctx, e, o, w); err != nil {
 			return err
 		}
-	} else if err := addTemplates(o.fromTemplates, w); err != nil {
+	} else if err := addTemplates(o.fromTemplates, w, baseSubjects); err != nil {
 		return err
+	}
+	if baseSubjects != nil {
+		w.SetResultCount(uint64(len(baseSubjects)))
 	}
 	if w.Count() == 0 {
 		return errors.New("build gallery: no subject to write")
@@ -202,9 +220,12 @@ type templateLine struct {
 	Attributes map[string]string `json:"attributes"`
 	ValidFrom  time.Time         `json:"valid_from"`
 	ValidUntil time.Time         `json:"valid_until"`
+	Remove     bool              `json:"remove"`
 }
 
-func addTemplates(path string, w *bundle.Writer) error {
+// addTemplates adds the JSON lines of path to w; for a delta it applies
+// them to base (the base's subject set) so the result count is known.
+func addTemplates(path string, w *bundle.Writer, base map[string]bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("read templates: %w", err)
@@ -219,9 +240,18 @@ func addTemplates(path string, w *bundle.Writer) error {
 		} else if err != nil {
 			return fmt.Errorf("read templates %s: record %d: %w", path, line, err)
 		}
-		r := &bundle.Record{Subject: t.Subject, Templates: t.Templates, Category: t.Category, Attributes: t.Attributes, ValidFrom: t.ValidFrom, ValidUntil: t.ValidUntil}
+		r := &bundle.Record{Subject: t.Subject, Templates: t.Templates, Category: t.Category, Attributes: t.Attributes, ValidFrom: t.ValidFrom, ValidUntil: t.ValidUntil, Remove: t.Remove}
 		if err := w.Add(r); err != nil {
 			return fmt.Errorf("read templates %s: record %d: %w", path, line, err)
+		}
+		switch {
+		case base == nil:
+		case t.Remove && !base[t.Subject]:
+			return fmt.Errorf("read templates %s: record %d: removes %q, which the base does not have", path, line, t.Subject)
+		case t.Remove:
+			delete(base, t.Subject)
+		default:
+			base[t.Subject] = true
 		}
 	}
 }
@@ -349,4 +379,40 @@ func runGalleryInspect(e *env, trust []string, path string) error {
 		fmt.Fprintf(out, "note:            expired; lanes will refuse it\n")
 	}
 	return nil
+}
+
+// readBase verifies an earlier bundle with the signing key's own public key
+// and returns its manifest and subject ids.
+func readBase(path string, priv ed25519.PrivateKey) (*bundle.Manifest, map[string]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read base bundle: %w", err)
+	}
+	defer f.Close()
+	keys := bundle.NewKeyRing(priv.Public().(ed25519.PublicKey))
+	m, err := bundle.ReadHeader(f, keys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read base bundle %s: %w", path, err)
+	}
+	if m.Kind != bundle.Full {
+		return nil, nil, fmt.Errorf("read base bundle %s: a delta; give the full bundle it was built on", path)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, nil, err
+	}
+	r, err := bundle.NewReader(bufio.NewReaderSize(f, 1<<20), bundle.VerifyOptions{Keys: keys, ModelID: m.ModelID, Dim: m.Dim, Now: m.Created})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read base bundle %s: %w", path, err)
+	}
+	subjects := make(map[string]bool, m.RecordCount)
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return m, subjects, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read base bundle %s: %w", path, err)
+		}
+		subjects[rec.Subject] = true
+	}
 }

@@ -102,6 +102,30 @@ func TestGalleryCommands(t *testing.T) {
 	if !strings.Contains(out, "gallery version 1, 40 subjects") {
 		t.Fatalf("status after refusals said %q", out)
 	}
+	// A delta against v1: remove one subject, replace one, add one.
+	v := make([]float32, pipeline.Dim)
+	v[0] = 1
+	var d bytes.Buffer
+	enc := json.NewEncoder(&d)
+	enc.Encode(map[string]any{"subject": "p0000", "remove": true})
+	enc.Encode(map[string]any{"subject": "p0005", "templates": [][]float32{v}})
+	enc.Encode(map[string]any{"subject": "q0001", "templates": [][]float32{v}})
+	os.WriteFile(p("delta.jsonl"), d.Bytes(), 0o644)
+	runOK(t, "gallery", "build", "--from-templates", p("delta.jsonl"), "--base", p("v1.bundle"), "--key", p("sign.key"), "-o", p("d3.bundle"), "--version", "3")
+	out = runOK(t, "gallery", "inspect", "--trust", p("sign.key.pub"), p("d3.bundle"))
+	for _, want := range []string{"kind:            delta", "base version:    1", "gallery after import: 40 subjects", "removals:        1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect of the delta lacks %q:\n%s", want, out)
+		}
+	}
+	runOK(t, append([]string{"gallery", "import"}, append(lane, p("d3.bundle"))...)...)
+	out = runOK(t, append([]string{"gallery", "status"}, lane[:4]...)...)
+	if !strings.Contains(out, "gallery version 3, 40 subjects") {
+		t.Fatalf("status after the delta said %q", out)
+	}
+	os.WriteFile(p("bad-delta.jsonl"), []byte(`{"subject":"nobody","remove":true}`), 0o644)
+	runFail(t, "base does not have", "gallery", "build", "--from-templates", p("bad-delta.jsonl"), "--base", p("v1.bundle"), "--key", p("sign.key"), "-o", p("x.bundle"))
+
 	// Unsorted templates are refused with the record number.
 	os.WriteFile(p("unsorted.jsonl"), []byte(`{"subject":"b","templates":[[1]]}`+"\n"+`{"subject":"a","templates":[[1]]}`), 0o644)
 	runFail(t, "record 1", "gallery", "build", "--from-templates", p("unsorted.jsonl"), "--key", p("sign.key"), "-o", p("x.bundle"))

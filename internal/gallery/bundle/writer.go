@@ -107,6 +107,11 @@ func (w *Writer) Add(r *Record) error {
 	return nil
 }
 
+// SetResultCount sets how many subjects a Delta leaves the lane with (the
+// base's subjects, minus removals, plus new ones), which the lane checks
+// before activating it. Full bundles need not call it.
+func (w *Writer) SetResultCount(n uint64) { w.m.ResultCount = n }
+
 // Count is the number of records added so far.
 func (w *Writer) Count() uint64 { return w.n }
 
