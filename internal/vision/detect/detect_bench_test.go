@@ -37,11 +37,23 @@ func openDetector(t testing.TB, opts Options) *Detector {
 	return d
 }
 
-// sampleFrame loads face-api's demo/sample1.jpg (1920×1280, 3 faces) and
-// makes a w×h frame: resized with INTER_AREA for 640×480, centre-cropped
+// sampleFrame returns a w×h frame: the shared benchmark frame of that size
+// when it has been made (bench/frames.json; the JavaScript reference reads
+// the same pixels), else one made from face-api's demo/sample1.jpg
+// (1920×1280, 3 faces), resized with INTER_AREA for 640×480, centre-cropped
 // when the sample is large enough.
 func sampleFrame(t testing.TB, w, h int) gocv.Mat {
 	t.Helper()
+	frames := os.Getenv("LANED_BENCH_FRAMES")
+	if frames == "" {
+		frames = filepath.Join(modelDir(t), "bench")
+	}
+	name := map[[2]int]string{{640, 480}: "640x480.png", {1920, 1080}: "1080p-3faces.png"}[[2]int{w, h}]
+	if name != "" {
+		if img, err := imageio.Load(filepath.Join(frames, name)); err == nil {
+			return img
+		}
+	}
 	p := filepath.Join(modelDir(t), "face-api", "demo", "sample1.jpg")
 	src, err := imageio.Load(p)
 	if err != nil {
