@@ -13,8 +13,10 @@ export DEBIAN_FRONTEND := noninteractive
 GO         ?= go
 BIN        := bin/laned
 MODEL_DIR  := models/cache
-# Debian packages laned needs to build, run and test. npm is added only when
-# no npm client is on PATH (a machine may have Node.js from elsewhere).
+# Debian packages laned needs to build, run and test. npm (with Node.js) is
+# added only when no npm client is on PATH (a machine may have Node.js from
+# elsewhere); set-up uses it to fetch the models, `make bench` to run the
+# JavaScript reference. FAISS is for the 1:N benchmark's peer only.
 APT_PKGS   := build-essential pkg-config libopencv-dev mosquitto ca-certificates git
 APT_BENCH  := python3-faiss python3-numpy
 
@@ -77,6 +79,7 @@ test-short: build
 bench: setup
 	@for p in $(APT_BENCH); do dpkg -s $$p >/dev/null 2>&1 || { apt-get update -qq; apt-get install -y -qq --no-install-recommends $(APT_BENCH); break; }; done
 	LANED_MODEL_DIR=$(abspath $(MODEL_DIR)) bash internal/bench/bench.sh
+	LANED_MODEL_DIR=$(abspath $(MODEL_DIR)) bash internal/bench/match.sh
 
 # fuzz runs every fuzz target briefly (FUZZTIME each).
 FUZZTIME ?= 20s

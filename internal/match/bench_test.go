@@ -285,7 +285,7 @@ func BenchmarkMemBandwidth(b *testing.B) {
 }
 
 // TestWriteVectors writes the benchmark galleries and probes for the FAISS
-// script (bench/faiss) when LANED_MATCH_VECS names a directory: per size n,
+// script (internal/bench/faiss) when LANED_MATCH_VECS names a directory: per size n,
 // gallery-<n>.f32 (n x 128 float32 little-endian, normalised, in index
 // order) and probes-<n>.f32 (1000 x 128), plus vectors.json listing them.
 // LANED_MATCH_SIZES (comma-separated) picks sizes; default 10000,100000,1000000.

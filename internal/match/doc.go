@@ -73,7 +73,7 @@
 //
 // # Benchmarks
 //
-// scripts/bench-match.sh runs the benchmarks on synthetic clustered galleries
+// internal/bench/match.sh runs the benchmarks on synthetic clustered galleries
 // of 10k, 100k and 1M templates (see synth_test.go for the generator) next
 // to FAISS IndexFlatIP on the same vectors, with recall@1 against Exact, the
 // memory-bandwidth floor, build time and RSS. TestRecall100k asserts

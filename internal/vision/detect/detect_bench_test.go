@@ -38,7 +38,7 @@ func openDetector(t testing.TB, opts Options) *Detector {
 }
 
 // sampleFrame returns a w×h frame: the shared benchmark frame of that size
-// when it has been made (bench/frames.json; the JavaScript reference reads
+// when it has been made (internal/bench/frames.json; the JavaScript reference reads
 // the same pixels), else one made from face-api's demo/sample1.jpg
 // (1920×1280, 3 faces), resized with INTER_AREA for 640×480, centre-cropped
 // when the sample is large enough.

@@ -1,8 +1,8 @@
 // Reference benchmark: @vladmandic/face-api on TensorFlow.js's WASM backend,
-// on the same PNG frames as laned's Go benchmarks (see bench/frames.json and
-// bench/README.md). Prints one JSON object on stdout, progress on stderr.
+// on the same PNG frames as laned's Go benchmarks (see internal/bench/frames.json and
+// internal/bench/README.md). Prints one JSON object on stdout, progress on stderr.
 //
-//   node bench/reference/bench.mjs [FRAMES_DIR]
+//   node internal/bench/reference/bench.mjs [FRAMES_DIR]
 //
 // Environment (all optional):
 //   LANED_BENCH_FRAMES   frame directory (default <repo>/models/cache/bench)
@@ -59,7 +59,7 @@ function readFrame(file) {
   try {
     buf = fs.readFileSync(p);
   } catch (e) {
-    fail(`frame ${p}: ${e.code === 'ENOENT' ? 'missing (make it with `go run ./bench/mkframes`)' : e.message}`);
+    fail(`frame ${p}: ${e.code === 'ENOENT' ? 'missing (make it with `go run ./internal/bench/mkframes`)' : e.message}`);
   }
   let png;
   try {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/bench.sh — laned's Go vision benchmarks beside the JavaScript
+# internal/bench/bench.sh — laned's Go vision benchmarks beside the JavaScript
 # reference (@vladmandic/face-api on TensorFlow.js WASM), same frames, same
 # run; prints the Go/JS table and writes out/bench.json. Called by `make bench`.
 #
@@ -12,13 +12,13 @@
 #   BENCH_GO_FILTER     go test -bench regexp (default .)
 #   BENCH_GO_TIME       go test -benchtime (default 1s)
 #   BENCH_GO_PKGS       packages (default ./internal/vision/...)
-#   BENCH_ITERS, BENCH_WARMUP, BENCH_MAX_SECONDS, BENCH_MIN_CONFIDENCE  see bench/reference/bench.mjs
+#   BENCH_ITERS, BENCH_WARMUP, BENCH_MAX_SECONDS, BENCH_MIN_CONFIDENCE  see internal/bench/reference/bench.mjs
 #   BENCH_STRICT=1      exit 1 when an acceptance goal is missed or has no figure
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
-ref=bench/reference
+ref=internal/bench/reference
 out=out
 mkdir -p "$out"
 
@@ -46,8 +46,8 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
-# (ii) the shared frames (lossless PNG) from bench/frames.json.
-"$GO" run ./bench/mkframes -frames bench/frames.json -out "$LANED_BENCH_FRAMES" || die "making the benchmark frames failed"
+# (ii) the shared frames (lossless PNG) from internal/bench/frames.json.
+"$GO" run ./internal/bench/mkframes -frames internal/bench/frames.json -out "$LANED_BENCH_FRAMES" || die "making the benchmark frames failed"
 
 # (iii) Go benchmarks. A package that fails (or does not build yet) is
 # reported and its rows become n/a; the run goes on.

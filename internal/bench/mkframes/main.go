@@ -1,11 +1,11 @@
-// Command mkframes writes the benchmark frames listed in bench/frames.json as
+// Command mkframes writes the benchmark frames listed in internal/bench/frames.json as
 // lossless PNG files, so that laned's Go benchmarks and the JavaScript
-// reference benchmark (bench/reference) read exactly the same pixels.
+// reference benchmark (internal/bench/reference) read exactly the same pixels.
 //
 // Each frame is cut from a source photo (checked against its sha256) or from
 // a frame listed before it, optionally cropped and resized with INTER_AREA.
 //
-//	go run ./bench/mkframes [-frames bench/frames.json] [-src DIR] [-out DIR]
+//	go run ./internal/bench/mkframes [-frames internal/bench/frames.json] [-src DIR] [-out DIR]
 //
 // -src defaults to $LANED_MODEL_DIR/face-api/demo (else models/cache/face-api/demo),
 // -out to $LANED_BENCH_FRAMES (else models/cache/bench).
@@ -70,7 +70,7 @@ func main() {
 
 func run(args []string, log io.Writer) error {
 	fs := flag.NewFlagSet("mkframes", flag.ContinueOnError)
-	specPath := fs.String("frames", "bench/frames.json", "frame list")
+	specPath := fs.String("frames", "internal/bench/frames.json", "frame list")
 	src := fs.String("src", "", "directory of source photos (default $LANED_MODEL_DIR/face-api/demo, else models/cache/face-api/demo)")
 	out := fs.String("out", "", "output directory (default $LANED_BENCH_FRAMES, else models/cache/bench)")
 	if err := fs.Parse(args); err != nil {

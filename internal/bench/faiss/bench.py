@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """FAISS IndexFlatIP on laned's synthetic 1:N galleries: the peer for
-internal/match's benchmarks (scripts/bench-match.sh runs both in one run).
+internal/match's benchmarks (internal/bench/match.sh runs both in one run).
 
 Reads vectors.json written by internal/match's TestWriteVectors (raw
 little-endian float32 files, already L2-normalised, so inner product =

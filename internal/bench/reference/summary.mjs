@@ -1,8 +1,8 @@
 // Summarises one benchmark run: Go benchmark output (go test -bench) beside
 // the JavaScript reference's JSON (bench.mjs), as a table on stdout and as
-// JSON in a file. Used by scripts/bench.sh.
+// JSON in a file. Used by internal/bench/bench.sh.
 //
-//   node bench/reference/summary.mjs GO_BENCH.txt JS.json OUT.json
+//   node internal/bench/reference/summary.mjs GO_BENCH.txt JS.json OUT.json
 //
 // Exit status 1 only when BENCH_STRICT=1 and a goal is missed or missing.
 import fs from 'node:fs';

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# scripts/bench-match.sh — the 1:N index (internal/match) beside FAISS
+# internal/bench/match.sh — the 1:N index (internal/match) beside FAISS
 # IndexFlatIP on the same synthetic vectors, in one run; prints the table
 # and keeps everything in out/bench-match/. Independent of the Makefile.
 #
 # Steps: (1) Go writes the galleries and probes (TestWriteVectors, raw
-# float32) to a temp dir; (2) bench/faiss/bench.py times IndexFlatIP on them;
+# float32) to a temp dir; (2) internal/bench/faiss/bench.py times IndexFlatIP on them;
 # (3) the Go benchmarks run on the same vectors (they regenerate them from the
 # same seed and check them against the files); (4) BenchmarkRSS runs alone
 # in its own process; (5) the table: ms/probe, FAISS/Go ratios, recall@1,
@@ -21,7 +21,7 @@
 #   PYTHON              interpreter with faiss (default /usr/bin/python3)
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -44,7 +44,7 @@ say "writing vectors ($sizes) to $vecs"
 "$GO" test -count=1 -run '^TestWriteVectors$' -v ./internal/match/ | grep -E 'n=|^(ok|FAIL)' >&2
 
 say "FAISS IndexFlatIP"
-"$PYTHON" bench/faiss/bench.py "$vecs/vectors.json" >"$out/faiss.json"
+"$PYTHON" internal/bench/faiss/bench.py "$vecs/vectors.json" >"$out/faiss.json"
 
 say "Go benchmarks (benchtime $benchtime)"
 "$GO" test -count=1 -run '^$' -benchtime "$benchtime" -timeout 60m \
