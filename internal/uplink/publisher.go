@@ -3,7 +3,6 @@ package uplink
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"github.com/laned/laned/internal/clock"
 	"github.com/laned/laned/internal/outbox"
 	"github.com/laned/laned/internal/summary"
+	"github.com/laned/laned/internal/tlsfiles"
 )
 
 // Client is the part of paho's mqtt.Client the publisher uses (declared
@@ -128,24 +128,9 @@ func New(o Options) (*Publisher, error) {
 }
 
 func loadTLS(c TLSConfig) (*tls.Config, error) {
-	t := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName}
-	if c.CA != "" {
-		pem, err := os.ReadFile(c.CA)
-		if err != nil {
-			return nil, fmt.Errorf("uplink.tls.ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("uplink.tls.ca: no PEM certificate in %s", c.CA)
-		}
-		t.RootCAs = pool
-	}
-	if c.Cert != "" {
-		kp, err := tls.LoadX509KeyPair(c.Cert, c.Key)
-		if err != nil {
-			return nil, fmt.Errorf("uplink.tls.cert/key: %w", err)
-		}
-		t.Certificates = []tls.Certificate{kp}
+	t, err := tlsfiles.Client(c.CA, c.Cert, c.Key, c.ServerName)
+	if err != nil {
+		return nil, fmt.Errorf("uplink.tls: %w", err)
 	}
 	return t, nil
 }

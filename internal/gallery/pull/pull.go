@@ -2,8 +2,6 @@ package pull
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/laned/laned/internal/tlsfiles"
 )
 
 // Importer takes a complete downloaded bundle; in laned it verifies and
@@ -74,27 +74,9 @@ func New(opts Options) (*Client, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if opts.CAFile != "" {
-		pem, err := os.ReadFile(opts.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("gallery sync: ca file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("gallery sync: ca file %s: no PEM certificate", opts.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if (opts.CertFile == "") != (opts.KeyFile == "") {
-		return nil, errors.New("gallery sync: client certificate and key go together")
-	}
-	if opts.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("gallery sync: client certificate: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
+	tc, err := tlsfiles.Client(opts.CAFile, opts.CertFile, opts.KeyFile, "")
+	if err != nil {
+		return nil, fmt.Errorf("gallery sync: %w", err)
 	}
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
