@@ -176,3 +176,9 @@ func (m *Manifest) Files() []string {
 	}
 	return out
 }
+
+// SHA256 returns the checksum the manifest pins for the cache file dest
+// ("" for a converted file whose checksum is not pinned) and whether dest
+// is listed at all. Consumers that verify a file themselves take the
+// checksum from here, so the manifest stays the only place it is written.
+func (m *Manifest) SHA256(dest string) (string, bool) { return m.expected(dest) }

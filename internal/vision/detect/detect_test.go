@@ -331,3 +331,13 @@ func TestDetectFlatMemory(t *testing.T) {
 		t.Errorf("RSS grew by %d bytes over %d detections: a Mat leaks", grown, n)
 	}
 }
+
+// TestModelsPinnedInManifest: every detector model has its checksum in the
+// model manifest, which verifyModel checks against.
+func TestModelsPinnedInManifest(t *testing.T) {
+	for m, f := range modelFiles {
+		if sum, err := pinnedSHA256(f.Name); err != nil || len(sum) != 64 {
+			t.Errorf("model %s (%s): checksum %q, %v", m, f.Name, sum, err)
+		}
+	}
+}

