@@ -13,6 +13,7 @@ import (
 	"github.com/laned/laned/internal/models/convert"
 	"github.com/laned/laned/internal/models/onnx"
 	"github.com/laned/laned/internal/vision"
+	"github.com/laned/laned/internal/vision/embed/onednn"
 )
 
 // ModelID names the templates this embedder makes; a gallery built with
@@ -28,21 +29,59 @@ const ChipSide = convert.InputSide
 // maxModelBytes bounds the model file read into memory (the net is ~23 MB).
 const maxModelBytes = 256 << 20
 
-// Embedder computes templates. It is safe for concurrent use: OpenCV's Net
-// is not, so calls are serialised.
+// Engine names the inference engine that runs the recognition net.
+type Engine string
+
+const (
+	// EngineOneDNN runs the net on oneDNN (package onednn): the default,
+	// about 2.5× faster than OpenCV 4.6 on the same file.
+	EngineOneDNN Engine = "onednn"
+	// EngineOpenCV runs the net on OpenCV 4.6's DNN module: the reference
+	// the oneDNN path is tested against, and a fallback.
+	EngineOpenCV Engine = "opencv"
+)
+
+// ParseEngine accepts "" (the default), "onednn" or "opencv".
+func ParseEngine(s string) (Engine, error) {
+	switch e := Engine(s); e {
+	case "":
+		return EngineOneDNN, nil
+	case EngineOneDNN, EngineOpenCV:
+		return e, nil
+	}
+	return "", fmt.Errorf("unknown embedding engine %q (want %q or %q)", s, EngineOneDNN, EngineOpenCV)
+}
+
+// Options tunes an Embedder; the zero value is the default.
+type Options struct {
+	Engine Engine // "" means EngineOneDNN
+}
+
+// forwarder runs the net on a 1×3×150×150 blob and returns its 128 values.
+type forwarder interface {
+	forward(blob gocv.Mat) ([]float32, error)
+	Close() error
+}
+
+// Embedder computes templates. It is safe for concurrent use; calls are
+// serialised.
 type Embedder struct {
 	mu     sync.Mutex
-	net    gocv.Net
+	fwd    forwarder
+	engine Engine
 	closed bool
 }
 
-// Open loads the converted recognition model at path. The file is parsed
-// and its whole graph checked (operators, attributes, shapes, the
-// 1×3×150×150 input and 1×128 output) before OpenCV reads it: OpenCV aborts
-// the process on a model it cannot build, so a damaged or foreign file must
-// be an error here. Whether the weights are the pinned ones is the model
-// set's check (models.Set.Path verifies the sha256).
-func Open(path string) (*Embedder, error) {
+// Open loads the converted recognition model at path on the default engine.
+func Open(path string) (*Embedder, error) { return OpenWith(path, Options{}) }
+
+// OpenWith loads the converted recognition model at path. The file is
+// parsed and its whole graph checked (operators, attributes, shapes, the
+// 1×3×150×150 input and 1×128 output) before an engine reads it: OpenCV
+// aborts the process on a model it cannot build, so a damaged or foreign
+// file must be an error here. Whether the weights are the pinned ones is
+// the model set's check (models.Set.Path verifies the sha256).
+func OpenWith(path string, opts Options) (*Embedder, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("open recognition model: %w", err)
@@ -54,15 +93,19 @@ func Open(path string) (*Embedder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open recognition model: %w", err)
 	}
-	e, err := load(data)
+	e, err := load(data, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open recognition model %s: %w", path, err)
 	}
 	return e, nil
 }
 
-// load checks a serialised model and hands it to OpenCV.
-func load(data []byte) (*Embedder, error) {
+// load checks a serialised model and hands it to the engine.
+func load(data []byte, opts Options) (*Embedder, error) {
+	engine, err := ParseEngine(string(opts.Engine))
+	if err != nil {
+		return nil, err
+	}
 	m, err := onnx.Parse(data)
 	if err != nil {
 		return nil, err
@@ -70,16 +113,65 @@ func load(data []byte) (*Embedder, error) {
 	if err := checkIO(m); err != nil {
 		return nil, err
 	}
-	net, err := gocv.ReadNetFromONNXBytes(data)
+	var fwd forwarder
+	switch engine {
+	case EngineOpenCV:
+		fwd, err = openCV(data)
+	default:
+		var n *onednn.Net
+		if n, err = onednn.Load(m); err == nil {
+			fwd = oneDNN{n}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
+	return &Embedder{fwd: fwd, engine: engine}, nil
+}
+
+// Engine reports the engine the embedder runs on.
+func (e *Embedder) Engine() Engine { return e.engine }
+
+// cvNet runs the net on OpenCV's DNN module.
+type cvNet struct{ net gocv.Net }
+
+func openCV(data []byte) (cvNet, error) {
+	net, err := gocv.ReadNetFromONNXBytes(data)
+	if err != nil {
+		return cvNet{}, err
+	}
 	if net.Empty() {
 		net.Close()
-		return nil, errors.New("OpenCV loaded an empty network")
+		return cvNet{}, errors.New("OpenCV loaded an empty network")
 	}
-	return &Embedder{net: net}, nil
+	return cvNet{net}, nil
 }
+
+func (c cvNet) forward(blob gocv.Mat) ([]float32, error) {
+	c.net.SetInput(blob, convert.InputName)
+	out := c.net.Forward(convert.OutputName)
+	defer out.Close()
+	v, err := out.DataPtrFloat32()
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(v), nil
+}
+
+func (c cvNet) Close() error { return c.net.Close() }
+
+// oneDNN runs the net on package onednn.
+type oneDNN struct{ n *onednn.Net }
+
+func (o oneDNN) forward(blob gocv.Mat) ([]float32, error) {
+	v, err := blob.DataPtrFloat32()
+	if err != nil {
+		return nil, err
+	}
+	return o.n.Forward(v)
+}
+
+func (o oneDNN) Close() error { return o.n.Close() }
 
 // checkIO makes sure the graph is well formed and is the recogniser: one
 // 1×3×150×150 input and one 1×128 output with the converter's names.
@@ -114,7 +206,7 @@ func (e *Embedder) Close() error {
 	defer e.mu.Unlock()
 	if !e.closed {
 		e.closed = true
-		return e.net.Close()
+		return e.fwd.Close()
 	}
 	return nil
 }
@@ -135,15 +227,12 @@ func (e *Embedder) Embed(chip gocv.Mat) (vision.Embedding, error) {
 	if e.closed {
 		return nil, errors.New("embed: embedder is closed")
 	}
-	e.net.SetInput(blob, convert.InputName)
-	out := e.net.Forward(convert.OutputName)
-	defer out.Close()
-	v, err := out.DataPtrFloat32()
+	v, err := e.fwd.forward(blob)
 	if err != nil {
-		return nil, fmt.Errorf("embed: read output: %w", err)
+		return nil, fmt.Errorf("embed: %w", err)
 	}
 	if len(v) != Dim {
 		return nil, fmt.Errorf("embed: output has %d values, want %d", len(v), Dim)
 	}
-	return append(vision.Embedding(nil), v...), nil
+	return vision.Embedding(v), nil
 }

@@ -207,11 +207,18 @@ func rssKB(t testing.TB) int {
 	return pages * os.Getpagesize() / 1024
 }
 
-// BenchmarkEmbed is one face: chip → template. Besides wall time it
-// reports the process's CPU time per face (user+sys, all OpenCV threads),
-// which the other jobs on a shared machine disturb much less.
+// BenchmarkEmbed is one face: chip → template, on each engine in the same
+// run. Besides wall time it reports the process's CPU time per face
+// (user+sys, all engine threads), which the other jobs on a shared machine
+// disturb much less.
 func BenchmarkEmbed(b *testing.B) {
-	e, err := Open(modelPath(b))
+	for _, eng := range []Engine{EngineOneDNN, EngineOpenCV} {
+		b.Run(string(eng), func(b *testing.B) { benchEmbed(b, eng) })
+	}
+}
+
+func benchEmbed(b *testing.B, eng Engine) {
+	e, err := OpenWith(modelPath(b), Options{Engine: eng})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 package embed
 
 import (
+	"encoding/binary"
 	"errors"
+	"math"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -76,55 +78,83 @@ func tinyRecogniserWith(sh tinyShape) ([]byte, error) {
 }
 
 func TestLoadTinyRecogniser(t *testing.T) {
-	e, err := load(tinyRecogniser(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
 	chip := testChip(t, 4)
 	defer chip.Close()
-	v, err := e.Embed(chip)
-	if err != nil || len(v) != Dim {
-		t.Fatalf("embed: %d values, %v", len(v), err)
+	if !enginesAgree(t, tinyRecogniser(t), chip) {
+		t.Fatal("the tiny recogniser did not load")
 	}
 }
 
-// FuzzLoad: whatever bytes the model file holds, load either refuses them
-// or gives an embedder that runs. An OpenCV abort (a C++ exception through
-// cgo) kills the fuzz worker and is reported as a crash, so this proves
-// onnx.Check covers what OpenCV's importer would choke on.
+// enginesAgree loads data on both engines. Either both refuse it, or both
+// run it and, when its constants are of a trained net's size (|v| ≤ 1e3),
+// give the same template within 1e-4 of its largest value. (With a
+// constant like −5.8e29, which the fuzzer found, the result rests on
+// cancellation between huge intermediates and so on each engine's order of
+// float operations: OpenCV gave zeros, oneDNN 1e18.) It reports whether the
+// engines ran the model.
+func enginesAgree(t *testing.T, data []byte, chip gocv.Mat) bool {
+	t.Helper()
+	var outs [2][]float32
+	var errs [2]error
+	for i, eng := range []Engine{EngineOneDNN, EngineOpenCV} {
+		e, err := load(data, Options{Engine: eng})
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		v, err := e.Embed(chip)
+		e.Close()
+		if err != nil || len(v) != Dim {
+			t.Fatalf("%s: loaded, then embed gave %d values, %v", eng, len(v), err)
+		}
+		outs[i] = v
+	}
+	if (errs[0] == nil) != (errs[1] == nil) {
+		t.Fatalf("engines disagree on loading: onednn %v, opencv %v", errs[0], errs[1])
+	}
+	if errs[0] != nil {
+		return false
+	}
+	if largestConstant(t, data) > 1e3 {
+		return true
+	}
+	var peak, diff float64
+	for i := range outs[0] {
+		peak = max(peak, math.Abs(float64(outs[1][i])))
+		diff = max(diff, math.Abs(float64(outs[0][i]-outs[1][i])))
+	}
+	if diff > 1e-4*max(1, peak) {
+		t.Fatalf("engines differ by %.3g (largest value %.3g)", diff, peak)
+	}
+	return true
+}
+
+// FuzzLoad: whatever bytes the model file holds, both engines refuse them,
+// or both give an embedder that runs and they agree. An OpenCV abort (a C++
+// exception through cgo) kills the fuzz worker and is reported as a crash,
+// so this proves onnx.Check covers what OpenCV's importer would choke on.
 func FuzzLoad(f *testing.F) {
 	f.Add(tinyRecogniser(f))
 	f.Add([]byte{})
 	f.Add([]byte("\x08\x07"))
-	chip := gocv.NewMatWithSize(ChipSide, ChipSide, gocv.MatTypeCV8UC3)
+	chip := testChip(f, 3)
 	defer chip.Close()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := load(data)
-		if err != nil {
-			return
-		}
-		defer e.Close()
-		v, err := e.Embed(chip)
-		if err != nil {
-			t.Fatalf("loaded, then embed failed: %v", err)
-		}
-		if len(v) != Dim {
-			t.Fatalf("%d values", len(v))
-		}
+		enginesAgree(t, data, chip)
 	})
 }
 
 // FuzzLoadShapes varies the tiny recogniser's kernels, strides, paddings
-// and channel counts: whatever onnx.Check accepts, OpenCV must build and
-// run (an abort kills the fuzz worker); whatever it cannot, Check refuses.
+// and channel counts: whatever onnx.Check accepts, both engines must build
+// and run with the same result (an abort kills the fuzz worker); whatever
+// they cannot, Check refuses.
 func FuzzLoadShapes(f *testing.F) {
 	d := tinyDefault
 	f.Add(uint8(d.k), uint8(d.s), uint8(d.p), uint8(d.cout), uint8(d.pk), uint8(d.ps), uint8(d.padC), uint8(d.padHW))
 	f.Add(uint8(7), uint8(2), uint8(0), uint8(8), uint8(3), uint8(2), uint8(8), uint8(0))
 	f.Add(uint8(3), uint8(1), uint8(1), uint8(2), uint8(2), uint8(2), uint8(0), uint8(0))
 	f.Add(uint8(0), uint8(0), uint8(3), uint8(0), uint8(9), uint8(0), uint8(200), uint8(99))
-	chip := gocv.NewMatWithSize(ChipSide, ChipSide, gocv.MatTypeCV8UC3)
+	chip := testChip(f, 3)
 	defer chip.Close()
 	f.Fuzz(func(t *testing.T, k, s, p, cout, pk, ps, padC, padHW uint8) {
 		if k > 15 || cout > 32 {
@@ -134,13 +164,24 @@ func FuzzLoadShapes(f *testing.F) {
 		if err != nil {
 			return // the builder refused it (a zero or negative size)
 		}
-		e, err := load(data)
-		if err != nil {
-			return
-		}
-		defer e.Close()
-		if v, err := e.Embed(chip); err != nil || len(v) != Dim {
-			t.Fatalf("loaded, then embed gave %d values, %v", len(v), err)
-		}
+		enginesAgree(t, data, chip)
 	})
+}
+
+// largestConstant is the largest magnitude among a model's float constants.
+func largestConstant(t *testing.T, data []byte) float64 {
+	m, err := onnx.Parse(data)
+	if err != nil {
+		t.Fatalf("model ran but does not parse: %v", err)
+	}
+	var peak float64
+	for _, in := range m.GetGraph().GetInitializer() {
+		for _, v := range in.GetFloatData() {
+			peak = max(peak, math.Abs(float64(v)))
+		}
+		for i := 0; i+4 <= len(in.GetRawData()); i += 4 {
+			peak = max(peak, math.Abs(float64(math.Float32frombits(binary.LittleEndian.Uint32(in.GetRawData()[i:])))))
+		}
+	}
+	return peak
 }

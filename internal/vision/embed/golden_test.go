@@ -15,9 +15,15 @@ import (
 // implementation's outputs. The reference inputs are whole numbers 0..255,
 // so the 8-bit chip loses nothing: this proves the embedder's own part
 // (BGR→RGB, NCHW blob, the graph's normalisation) on top of the
-// converter's golden test.
+// converter's golden test. Both engines run it.
 func TestEmbedGolden(t *testing.T) {
-	e, err := Open(modelPath(t))
+	for _, eng := range []Engine{EngineOneDNN, EngineOpenCV} {
+		t.Run(string(eng), func(t *testing.T) { testEmbedGolden(t, eng) })
+	}
+}
+
+func testEmbedGolden(t *testing.T, eng Engine) {
+	e, err := OpenWith(modelPath(t), Options{Engine: eng})
 	if err != nil {
 		t.Fatal(err)
 	}
