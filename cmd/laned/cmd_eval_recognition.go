@@ -10,6 +10,7 @@ import (
 
 	"github.com/laned/laned/internal/eval"
 	"github.com/laned/laned/internal/vision"
+	"github.com/laned/laned/internal/vision/embed"
 	"github.com/laned/laned/internal/vision/pipeline"
 )
 
@@ -17,20 +18,24 @@ func init() {
 	register(&command{
 		Name:  "eval recognition",
 		Short: "rank-1, FNIR and FPIR at the default threshold, FTA, on a folder-per-identity data set",
-		Usage: "--dataset DIR [--enroll N] [--threshold D] [--json]",
+		Usage: "--dataset DIR [--enroll N] [--threshold D] [--engine onednn|opencv] [--json]",
 		Setup: func(fs *flag.FlagSet) runFunc {
 			dataset := fs.String("dataset", "", "data set: one folder per identity, images sorted by name")
 			enroll := fs.Int("enroll", 1, "images enrolled per identity (the first by name)")
 			threshold := fs.Float64("threshold", pipeline.DefaultThreshold, "largest template distance that counts as a match")
 			asJSON := fs.Bool("json", false, "print the figures as one JSON object")
+			engine := fs.String("engine", "", "recogniser engine: onednn (default) or opencv (the reference)")
 			return func(ctx context.Context, e *env, args []string) error {
+				if _, err := embed.ParseEngine(*engine); err != nil {
+					return usageErrorf("--engine: %v", err)
+				}
 				if *dataset == "" || len(args) > 0 {
 					return usageErrorf("need --dataset DIR and no other arguments")
 				}
 				if *enroll < 1 {
 					return usageErrorf("--enroll must be at least 1")
 				}
-				return runEvalRecognition(e, *dataset, *enroll, *threshold, *asJSON)
+				return runEvalRecognition(e, *dataset, *enroll, *threshold, *engine, *asJSON)
 			}
 		},
 	})
@@ -54,12 +59,12 @@ func fta(emb vision.Embedding, err error) (vision.Embedding, error) {
 	return emb, err
 }
 
-func runEvalRecognition(e *env, dataset string, enroll int, threshold float64, asJSON bool) error {
+func runEvalRecognition(e *env, dataset string, enroll int, threshold float64, engine string, asJSON bool) error {
 	ids, err := eval.LoadIdentities(dataset)
 	if err != nil {
 		return err
 	}
-	p, err := openPipeline()
+	p, err := openPipeline(engine)
 	if err != nil {
 		return err
 	}

@@ -168,7 +168,7 @@ func enrolDir(ctx context.Context, e *env, o buildOpts, w *bundle.Writer) error 
 	for _, s := range subjects {
 		total += len(s.Photos)
 	}
-	p, err := openPipeline()
+	p, err := openPipeline("")
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/laned/laned/internal/match"
 	"github.com/laned/laned/internal/models"
 	"github.com/laned/laned/internal/vision"
+	"github.com/laned/laned/internal/vision/embed"
 	"github.com/laned/laned/internal/vision/pipeline"
 )
 
@@ -34,13 +35,18 @@ func init() {
 	})
 }
 
-// openPipeline opens the face pipeline on the default model directory.
-func openPipeline() (*pipeline.Pipeline, error) {
+// openPipeline opens the face pipeline on the default model directory, with
+// the recogniser on the named engine ("" for the default).
+func openPipeline(engine string) (*pipeline.Pipeline, error) {
+	eng, err := embed.ParseEngine(engine)
+	if err != nil {
+		return nil, err
+	}
 	set, err := models.OpenDefault()
 	if err != nil {
 		return nil, err
 	}
-	return pipeline.Open(set, pipeline.Options{})
+	return pipeline.Open(set, pipeline.Options{Embed: embed.Options{Engine: eng}})
 }
 
 // indexGallery adapts a match index to what the evaluations need.
@@ -115,7 +121,7 @@ type identifiedFace struct {
 }
 
 func runIdentify(ctx context.Context, e *env, dir string, threshold float64, asJSON bool, images []string) error {
-	p, err := openPipeline()
+	p, err := openPipeline("")
 	if err != nil {
 		return err
 	}

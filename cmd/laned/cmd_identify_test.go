@@ -27,7 +27,7 @@ func faceFolders(t *testing.T, modelDir string) (gallery, probe string) {
 		t.Skipf("sample photo absent: %v", err)
 	}
 	defer img.Close()
-	p, err := openPipeline()
+	p, err := openPipeline("")
 	if err != nil {
 		t.Fatal(err)
 	}

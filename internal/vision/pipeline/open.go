@@ -29,7 +29,7 @@ func Open(set *models.Set, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open face pipeline: %w", err)
 	}
-	emb, err := embed.Open(recPath)
+	emb, err := embed.OpenWith(recPath, opts.Embed)
 	if err != nil {
 		det.Close()
 		return nil, fmt.Errorf("open face pipeline: %w", err)

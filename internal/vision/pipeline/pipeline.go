@@ -11,6 +11,7 @@ import (
 	"github.com/laned/laned/internal/vision"
 	"github.com/laned/laned/internal/vision/align"
 	"github.com/laned/laned/internal/vision/detect"
+	"github.com/laned/laned/internal/vision/embed"
 	"github.com/laned/laned/internal/vision/imageio"
 	"github.com/laned/laned/internal/vision/quality"
 )
@@ -37,6 +38,7 @@ var (
 type Options struct {
 	Detect  detect.Options
 	Quality quality.Thresholds
+	Embed   embed.Options // which engine runs the recogniser (Open only)
 }
 
 // Pipeline runs detect → quality → align → embed. It is safe for use by
