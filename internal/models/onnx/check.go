@@ -25,7 +25,30 @@ const maxElems = 1 << 28
 // Check is deliberately narrower than ONNX: one batch of static shapes,
 // group 1 convolutions, no auto_pad, no ceil_mode, constant zero padding
 // only, no fields or operators outside laned's subset.
-func Check(m *ModelProto) (map[string][]int64, error) {
+func Check(m *ModelProto) (map[string][]int64, error) { return CheckOps(m, RecogniserOps) }
+
+// Ops is a set of operator types a check accepts; "GroupConv" stands for
+// Conv with group > 1.
+type Ops map[string]bool
+
+// RecogniserOps is what the face recognition converter emits.
+var RecogniserOps = Ops{
+	"Conv": true, "Relu": true, "MaxPool": true, "AveragePool": true, "Pad": true, "Add": true,
+	"Sub": true, "Div": true, "GlobalAveragePool": true, "Flatten": true, "Gemm": true,
+}
+
+// DetectorOps adds what the BlazeFace ONNX export uses: grouped (depthwise)
+// convolutions, Transpose, Reshape, Concat and ConstantOfShape (zeros).
+var DetectorOps = func() Ops {
+	o := Ops{"GroupConv": true, "Transpose": true, "Reshape": true, "Concat": true, "ConstantOfShape": true}
+	for k := range RecogniserOps {
+		o[k] = true
+	}
+	return o
+}()
+
+// CheckOps is Check with the operator set ops instead of RecogniserOps.
+func CheckOps(m *ModelProto, ops Ops) (map[string][]int64, error) {
 	if err := noUnknownFields(m.ProtoReflect()); err != nil {
 		return nil, fmt.Errorf("check onnx model: %w", err)
 	}
@@ -36,7 +59,7 @@ func Check(m *ModelProto) (map[string][]int64, error) {
 	if g == nil {
 		return nil, errors.New("check onnx model: no graph")
 	}
-	c := &checker{shapes: map[string][]int64{}, consts: map[string]*TensorProto{}}
+	c := &checker{shapes: map[string][]int64{}, consts: map[string]*TensorProto{}, ops: ops}
 	for _, t := range g.Initializer {
 		if err := c.initializer(t); err != nil {
 			return nil, fmt.Errorf("check onnx model: initializer %q: %w", t.GetName(), err)
@@ -125,6 +148,7 @@ func noUnknownFields(m protoreflect.Message) error {
 type checker struct {
 	shapes map[string][]int64
 	consts map[string]*TensorProto
+	ops    Ops
 }
 
 func (c *checker) define(name string, shape []int64) error {
@@ -167,7 +191,7 @@ func (c *checker) initializer(t *TensorProto) error {
 			return fmt.Errorf("value %d is not finite", i)
 		}
 	case TensorProto_INT64:
-		if len(t.FloatData) > 0 || raw != 0 || int64(len(t.Int64Data)) != n {
+		if len(t.FloatData) > 0 || !(raw == 8*n && len(t.Int64Data) == 0 || raw == 0 && int64(len(t.Int64Data)) == n) {
 			return fmt.Errorf("int64 data does not fill shape %v", t.Dims)
 		}
 	default:
@@ -178,6 +202,32 @@ func (c *checker) initializer(t *TensorProto) error {
 	}
 	c.consts[t.Name] = t
 	return nil
+}
+
+// Floats returns a checked float initializer's values.
+func Floats(t *TensorProto) []float32 {
+	raw := t.GetRawData()
+	if len(raw) == 0 {
+		return t.GetFloatData()
+	}
+	v := make([]float32, len(raw)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return v
+}
+
+// Int64s returns a checked int64 initializer's values.
+func Int64s(t *TensorProto) []int64 {
+	raw := t.GetRawData()
+	if len(raw) == 0 {
+		return t.GetInt64Data()
+	}
+	v := make([]int64, len(raw)/8)
+	for i := range v {
+		v[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
+	}
+	return v
 }
 
 // nonFinite returns the index of the first NaN or ±Inf value of a float
@@ -298,6 +348,10 @@ var opAttrs = map[string]map[string]AttributeProto_AttributeType{
 	"Sub":               {},
 	"Div":               {},
 	"GlobalAveragePool": {},
+	"Transpose":         {"perm": ints},
+	"Reshape":           {},
+	"ConstantOfShape":   {},
+	"Concat":            {"axis": int1},
 }
 
 func (c *checker) node(n *NodeProto) error {
@@ -305,7 +359,7 @@ func (c *checker) node(n *NodeProto) error {
 		return fmt.Errorf("domain %q not supported", n.GetDomain())
 	}
 	allowed, ok := opAttrs[n.GetOpType()]
-	if !ok {
+	if !ok || !c.ops[n.GetOpType()] {
 		return errors.New("operator not supported")
 	}
 	a, err := nodeAttrs(n, allowed)
@@ -342,6 +396,14 @@ func (c *checker) node(n *NodeProto) error {
 		out, err = c.flatten(n, a)
 	case "Gemm":
 		out, err = c.gemm(n, a)
+	case "Transpose":
+		out, err = c.transpose(n, a)
+	case "Reshape":
+		out, err = c.reshape(n)
+	case "ConstantOfShape":
+		out, err = c.constantOfShape(n)
+	case "Concat":
+		out, err = c.concat(n, a)
 	}
 	if err != nil {
 		return err
@@ -376,16 +438,20 @@ func (c *checker) conv(n *NodeProto, a attrs) ([]int64, error) {
 	if _, isConst := c.consts[n.Input[1]]; !isConst || len(x) != 4 || len(w) != 4 {
 		return nil, fmt.Errorf("want NCHW input and constant OIHW weights, got %v and %v", x, w)
 	}
-	if w[1] != x[1] {
-		return nil, fmt.Errorf("weights take %d channels, input has %d", w[1], x[1])
+	group := a.int("group", 1)
+	if group != 1 && !c.ops["GroupConv"] {
+		return nil, errors.New("only group 1 is supported")
+	}
+	if group < 1 || x[1]%group != 0 || w[0]%group != 0 {
+		return nil, fmt.Errorf("group %d does not divide %d input and %d output channels", group, x[1], w[0])
+	}
+	if w[1]*group != x[1] {
+		return nil, fmt.Errorf("weights take %d channels, input has %d (group %d)", w[1], x[1], group)
 	}
 	if len(in) == 3 {
 		if _, isConst := c.consts[n.Input[2]]; !isConst || !slices.Equal(in[2], []int64{w[0]}) {
 			return nil, fmt.Errorf("bias must be a constant of shape [%d], got %v", w[0], in[2])
 		}
-	}
-	if a.int("group", 1) != 1 {
-		return nil, errors.New("only group 1 is supported")
 	}
 	kernel, err := a.ints("kernel_shape", 2, 1, w[2], w[3])
 	if err != nil {
@@ -447,14 +513,15 @@ func (c *checker) pad(n *NodeProto, a attrs) ([]int64, error) {
 	}
 	x := in[0]
 	p, isConst := c.consts[n.Input[1]]
-	if !isConst || TensorProto_DataType(p.DataType) != TensorProto_INT64 || len(p.Int64Data) != 2*len(x) {
+	if !isConst || TensorProto_DataType(p.DataType) != TensorProto_INT64 || len(Int64s(p)) != 2*len(x) {
 		return nil, fmt.Errorf("pads must be a constant int64 of %d values", 2*len(x))
 	}
+	pads := Int64s(p)
 	out := slices.Clone(x)
 	for i := range x {
-		lo, hi := p.Int64Data[i], p.Int64Data[i+len(x)]
+		lo, hi := pads[i], pads[i+len(x)]
 		if lo < 0 || hi < 0 || lo > maxElems || hi > maxElems {
-			return nil, fmt.Errorf("pads %v: only non-negative padding is supported", p.Int64Data)
+			return nil, fmt.Errorf("pads %v: only non-negative padding is supported", pads)
 		}
 		out[i] += lo + hi
 	}
@@ -532,4 +599,134 @@ func (c *checker) gemm(n *NodeProto, a attrs) ([]int64, error) {
 		}
 	}
 	return []int64{x[0], outN}, nil
+}
+
+// constInt64s returns the values of the int64 constant named name.
+func (c *checker) constInt64s(name, what string) ([]int64, error) {
+	t, ok := c.consts[name]
+	if !ok || TensorProto_DataType(t.DataType) != TensorProto_INT64 || len(t.Dims) != 1 {
+		return nil, fmt.Errorf("%s must be a 1-D int64 constant", what)
+	}
+	return Int64s(t), nil
+}
+
+func (c *checker) transpose(n *NodeProto, a attrs) ([]int64, error) {
+	in, err := c.inputs(n, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	perm := make([]int64, len(x))
+	for i := range perm {
+		perm[i] = int64(len(x) - 1 - i)
+	}
+	if at, ok := a["perm"]; ok {
+		perm = at.GetInts()
+	}
+	if len(perm) != len(x) {
+		return nil, fmt.Errorf("perm %v for a rank-%d input", perm, len(x))
+	}
+	seen := make([]bool, len(x))
+	out := make([]int64, len(x))
+	for i, p := range perm {
+		if p < 0 || p >= int64(len(x)) || seen[p] {
+			return nil, fmt.Errorf("perm %v is not a permutation", perm)
+		}
+		seen[p] = true
+		out[i] = x[p]
+	}
+	return out, nil
+}
+
+// reshape allows a constant shape with 0 (keep that dimension) and at most
+// one -1 (whatever is left).
+func (c *checker) reshape(n *NodeProto) ([]int64, error) {
+	in, err := c.inputs(n, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	shape, err := c.constInt64s(n.Input[1], "shape")
+	if err != nil {
+		return nil, err
+	}
+	total, _ := elems(x)
+	out := make([]int64, len(shape))
+	infer, known := -1, int64(1)
+	for i, d := range shape {
+		switch {
+		case d == 0 && i < len(x):
+			out[i] = x[i]
+		case d == -1 && infer < 0:
+			infer = i
+			continue
+		case d > 0 && d <= maxElems:
+			out[i] = d
+		default:
+			return nil, fmt.Errorf("shape %v not supported", shape)
+		}
+		if known > maxElems/out[i] {
+			return nil, fmt.Errorf("shape %v too large", shape)
+		}
+		known *= out[i]
+	}
+	if infer >= 0 {
+		if total%known != 0 {
+			return nil, fmt.Errorf("shape %v does not fit %v", shape, x)
+		}
+		out[infer] = total / known
+	}
+	if got, err := elems(out); err != nil || got != total {
+		return nil, fmt.Errorf("shape %v does not fit %v", shape, x)
+	}
+	return out, nil
+}
+
+// constantOfShape allows only the default value, float zeros.
+func (c *checker) constantOfShape(n *NodeProto) ([]int64, error) {
+	if _, err := c.inputs(n, 1, 1); err != nil {
+		return nil, err
+	}
+	shape, err := c.constInt64s(n.Input[0], "shape")
+	if err != nil {
+		return nil, err
+	}
+	if len(shape) == 0 {
+		return nil, errors.New("scalar output not supported")
+	}
+	return slices.Clone(shape), nil // define() bounds it
+}
+
+func (c *checker) concat(n *NodeProto, a attrs) ([]int64, error) {
+	in, err := c.inputs(n, 1, 64)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := a["axis"]; !ok {
+		return nil, errors.New("axis missing")
+	}
+	r := int64(len(in[0]))
+	axis := a.int("axis", 0)
+	if axis < -r || axis >= r {
+		return nil, fmt.Errorf("axis %d out of range for rank %d", axis, r)
+	}
+	if axis < 0 {
+		axis += r
+	}
+	out := slices.Clone(in[0])
+	for _, s := range in[1:] {
+		if int64(len(s)) != r {
+			return nil, fmt.Errorf("inputs of rank %d and %d", r, len(s))
+		}
+		for i := range s {
+			if int64(i) != axis && s[i] != out[i] {
+				return nil, fmt.Errorf("input shapes %v and %v differ off axis %d", in[0], s, axis)
+			}
+		}
+		if out[axis] > maxElems-s[axis] {
+			return nil, errors.New("concatenation too large")
+		}
+		out[axis] += s[axis]
+	}
+	return out, nil
 }

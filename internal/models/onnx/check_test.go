@@ -178,9 +178,10 @@ func TestParseRejects(t *testing.T) {
 }
 
 // FuzzParseCheck: no input makes Parse or Check panic, and what Check
-// accepts has computed outputs of positive size.
+// accepts (with either operator set) has computed outputs of positive size.
 func FuzzParseCheck(f *testing.F) {
 	f.Add(tinyModel(f))
+	f.Add(detectorModel(f))
 	f.Add([]byte{})
 	f.Add([]byte{0x08, 0x07, 0x3a, 0x00})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -188,13 +189,15 @@ func FuzzParseCheck(f *testing.F) {
 		if err != nil {
 			return
 		}
-		outs, err := Check(m)
-		if err != nil {
-			return
-		}
-		for name, shape := range outs {
-			if _, err := elems(shape); err != nil {
-				t.Fatalf("accepted output %q with shape %v", name, shape)
+		for _, ops := range []Ops{RecogniserOps, DetectorOps} {
+			outs, err := CheckOps(m, ops)
+			if err != nil {
+				continue
+			}
+			for name, shape := range outs {
+				if _, err := elems(shape); err != nil {
+					t.Fatalf("accepted output %q with shape %v", name, shape)
+				}
 			}
 		}
 	})

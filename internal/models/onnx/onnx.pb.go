@@ -472,12 +472,15 @@ func (x *ModelProto) GetGraph() *GraphProto {
 }
 
 type GraphProto struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Node          []*NodeProto           `protobuf:"bytes,1,rep,name=node,proto3" json:"node,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Initializer   []*TensorProto         `protobuf:"bytes,5,rep,name=initializer,proto3" json:"initializer,omitempty"`
-	Input         []*ValueInfoProto      `protobuf:"bytes,11,rep,name=input,proto3" json:"input,omitempty"`
-	Output        []*ValueInfoProto      `protobuf:"bytes,12,rep,name=output,proto3" json:"output,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Node        []*NodeProto           `protobuf:"bytes,1,rep,name=node,proto3" json:"node,omitempty"`
+	Name        string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Initializer []*TensorProto         `protobuf:"bytes,5,rep,name=initializer,proto3" json:"initializer,omitempty"`
+	Input       []*ValueInfoProto      `protobuf:"bytes,11,rep,name=input,proto3" json:"input,omitempty"`
+	Output      []*ValueInfoProto      `protobuf:"bytes,12,rep,name=output,proto3" json:"output,omitempty"`
+	// Shape annotations some exporters add; Check infers shapes itself and
+	// does not read them.
+	ValueInfo     []*ValueInfoProto `protobuf:"bytes,13,rep,name=value_info,json=valueInfo,proto3" json:"value_info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -543,6 +546,13 @@ func (x *GraphProto) GetInput() []*ValueInfoProto {
 func (x *GraphProto) GetOutput() []*ValueInfoProto {
 	if x != nil {
 		return x.Output
+	}
+	return nil
+}
+
+func (x *GraphProto) GetValueInfo() []*ValueInfoProto {
+	if x != nil {
+		return x.ValueInfo
 	}
 	return nil
 }
@@ -975,14 +985,16 @@ const file_onnx_proto_rawDesc = "" +
 	"\x10producer_version\x18\x03 \x01(\tR\x0fproducerVersion\x12\x1d\n" +
 	"\n" +
 	"doc_string\x18\x06 \x01(\tR\tdocString\x12,\n" +
-	"\x05graph\x18\a \x01(\v2\x16.laned.onnx.GraphProtoR\x05graph\"\xec\x01\n" +
+	"\x05graph\x18\a \x01(\v2\x16.laned.onnx.GraphProtoR\x05graph\"\xa7\x02\n" +
 	"\n" +
 	"GraphProto\x12)\n" +
 	"\x04node\x18\x01 \x03(\v2\x15.laned.onnx.NodeProtoR\x04node\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x129\n" +
 	"\vinitializer\x18\x05 \x03(\v2\x17.laned.onnx.TensorProtoR\vinitializer\x120\n" +
 	"\x05input\x18\v \x03(\v2\x1a.laned.onnx.ValueInfoProtoR\x05input\x122\n" +
-	"\x06output\x18\f \x03(\v2\x1a.laned.onnx.ValueInfoProtoR\x06output\"\xfc\x01\n" +
+	"\x06output\x18\f \x03(\v2\x1a.laned.onnx.ValueInfoProtoR\x06output\x129\n" +
+	"\n" +
+	"value_info\x18\r \x03(\v2\x1a.laned.onnx.ValueInfoProtoR\tvalueInfo\"\xfc\x01\n" +
 	"\vTensorProto\x12\x12\n" +
 	"\x04dims\x18\x01 \x03(\x03R\x04dims\x12\x1b\n" +
 	"\tdata_type\x18\x02 \x01(\x05R\bdataType\x12\x1d\n" +
@@ -1056,14 +1068,15 @@ var file_onnx_proto_depIdxs = []int32{
 	7,  // 7: laned.onnx.GraphProto.initializer:type_name -> laned.onnx.TensorProto
 	3,  // 8: laned.onnx.GraphProto.input:type_name -> laned.onnx.ValueInfoProto
 	3,  // 9: laned.onnx.GraphProto.output:type_name -> laned.onnx.ValueInfoProto
-	11, // 10: laned.onnx.TensorShapeProto.dim:type_name -> laned.onnx.TensorShapeProto.Dimension
-	12, // 11: laned.onnx.TypeProto.tensor_type:type_name -> laned.onnx.TypeProto.Tensor
-	8,  // 12: laned.onnx.TypeProto.Tensor.shape:type_name -> laned.onnx.TensorShapeProto
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	3,  // 10: laned.onnx.GraphProto.value_info:type_name -> laned.onnx.ValueInfoProto
+	11, // 11: laned.onnx.TensorShapeProto.dim:type_name -> laned.onnx.TensorShapeProto.Dimension
+	12, // 12: laned.onnx.TypeProto.tensor_type:type_name -> laned.onnx.TypeProto.Tensor
+	8,  // 13: laned.onnx.TypeProto.Tensor.shape:type_name -> laned.onnx.TensorShapeProto
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_onnx_proto_init() }

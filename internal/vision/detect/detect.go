@@ -6,11 +6,14 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"os"
+	"slices"
 	"sync"
 
 	"gocv.io/x/gocv"
 
 	"github.com/laned/laned/internal/vision"
+	"github.com/laned/laned/internal/vision/onednn"
 )
 
 // Options tune the detector. The zero value means the documented defaults.
@@ -35,6 +38,9 @@ type Options struct {
 	// large frames); default 16. When the cap is hit the tiles grow, and
 	// the smallest faces found grow with them.
 	MaxTiles int
+	// Engine runs the network: "" or vision.EngineOneDNN (default), or
+	// vision.EngineOpenCV (the reference).
+	Engine vision.Engine
 }
 
 const (
@@ -70,8 +76,15 @@ func (o Options) withDefaults() Options {
 	if o.MaxTiles == 0 {
 		o.MaxTiles = 16
 	}
+	if o.Engine == "" {
+		o.Engine = vision.EngineOneDNN
+	}
 	return o
 }
+
+// outputNames are BlazeFace's outputs: scores of the 16×16 and 8×8 grids'
+// anchors, then their box and keypoint regressors.
+var outputNames = [4]string{"Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"}
 
 // Detector runs BlazeFace. It is safe for concurrent use: calls to Detect
 // are serialised (an OpenCV Net is not goroutine-safe).
@@ -81,7 +94,9 @@ type Detector struct {
 	path string
 
 	mu     sync.Mutex
-	net    gocv.Net
+	net    gocv.Net    // EngineOpenCV
+	dnn    *onednn.Net // EngineOneDNN
+	outIdx [4]int      // where dnn returns each of outputNames
 	closed bool
 	// scratch Mats reused between passes
 	resized, padded, rgb, fl, blob gocv.Mat
@@ -107,18 +122,10 @@ func Open(modelDir string, opts Options) (*Detector, error) {
 	if err := verifyModel(path, mf); err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	net := gocv.ReadNetFromONNX(path)
-	if net.Empty() {
-		net.Close()
-		return nil, fmt.Errorf("detect: opencv could not load model file %s", path)
-	}
-	net.SetPreferableBackend(gocv.NetBackendOpenCV)
-	net.SetPreferableTarget(gocv.NetTargetCPU)
 	d := &Detector{
 		opts:    opts,
 		side:    mf.Size,
 		path:    path,
-		net:     net,
 		resized: gocv.NewMat(),
 		pyr:     [2]gocv.Mat{gocv.NewMat(), gocv.NewMat()},
 		padded:  gocv.NewMat(),
@@ -126,7 +133,52 @@ func Open(modelDir string, opts Options) (*Detector, error) {
 		fl:      gocv.NewMat(),
 		blob:    gocv.NewMatWithSizes([]int{1, mf.Size, mf.Size, 3}, gocv.MatTypeCV32F),
 	}
+	var err2 error
+	switch opts.Engine {
+	case vision.EngineOpenCV:
+		d.net = gocv.ReadNetFromONNX(path)
+		if d.net.Empty() {
+			err2 = fmt.Errorf("opencv could not load model file %s", path)
+			break
+		}
+		d.net.SetPreferableBackend(gocv.NetBackendOpenCV)
+		d.net.SetPreferableTarget(gocv.NetTargetCPU)
+	case vision.EngineOneDNN:
+		d.dnn, d.outIdx, err2 = openOneDNN(path, mf.Size)
+	default:
+		_, err2 = vision.ParseEngine(string(opts.Engine))
+	}
+	if err2 != nil {
+		d.Close()
+		return nil, fmt.Errorf("detect: %w", err2)
+	}
 	return d, nil
+}
+
+// openOneDNN loads the (already verified) model file on oneDNN and finds
+// BlazeFace's four outputs.
+func openOneDNN(path string, side int) (*onednn.Net, [4]int, error) {
+	var idx [4]int
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, idx, fmt.Errorf("read model file: %w", err)
+	}
+	n, err := onednn.Parse(data)
+	if err != nil {
+		return nil, idx, fmt.Errorf("model file %s: %w", path, err)
+	}
+	names := n.OutputNames()
+	for i, want := range outputNames {
+		if idx[i] = slices.Index(names, want); idx[i] < 0 {
+			n.Close()
+			return nil, idx, fmt.Errorf("model file %s has no output %q", path, want)
+		}
+	}
+	if !slices.Equal(n.InputShape(), []int64{1, int64(side), int64(side), 3}) {
+		n.Close()
+		return nil, idx, fmt.Errorf("model file %s takes %v, want [1 %d %d 3]", path, n.InputShape(), side, side)
+	}
+	return n, idx, nil
 }
 
 // Options returns the options in effect, defaults filled in.
@@ -143,7 +195,13 @@ func (d *Detector) Close() error {
 	for _, m := range []*gocv.Mat{&d.resized, &d.pyr[0], &d.pyr[1], &d.padded, &d.rgb, &d.fl, &d.blob} {
 		m.Close()
 	}
-	return d.net.Close()
+	if d.dnn != nil {
+		d.dnn.Close()
+	}
+	if d.opts.Engine == vision.EngineOpenCV {
+		return d.net.Close()
+	}
+	return nil
 }
 
 // ErrClosed is returned by Detect after Close.
@@ -304,20 +362,30 @@ func (d *Detector) pass(dst []candidate, img gocv.Mat, r, full image.Rectangle) 
 		return dst, fmt.Errorf("detect: preprocess: %w", err)
 	}
 	copy(blob, src32)
-	d.net.SetInput(d.blob, "")
-	outs := d.net.ForwardLayers([]string{"Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"})
-	defer func() {
-		for i := range outs {
-			outs[i].Close()
-		}
-	}()
-	if len(outs) != 4 {
-		return dst, fmt.Errorf("detect: model %s gave %d outputs, want 4", d.path, len(outs))
-	}
 	var raw [4][]float32
-	for i := range outs {
-		if raw[i], err = outs[i].DataPtrFloat32(); err != nil {
-			return dst, fmt.Errorf("detect: read output %d: %w", i, err)
+	if d.dnn != nil {
+		outs, err := d.dnn.ForwardAll(blob)
+		if err != nil {
+			return dst, fmt.Errorf("detect: %w", err)
+		}
+		for i, j := range d.outIdx {
+			raw[i] = outs[j]
+		}
+	} else {
+		d.net.SetInput(d.blob, "")
+		outs := d.net.ForwardLayers(outputNames[:])
+		defer func() {
+			for i := range outs {
+				outs[i].Close()
+			}
+		}()
+		if len(outs) != 4 {
+			return dst, fmt.Errorf("detect: model %s gave %d outputs, want 4", d.path, len(outs))
+		}
+		for i := range outs {
+			if raw[i], err = outs[i].DataPtrFloat32(); err != nil {
+				return dst, fmt.Errorf("detect: read output %d: %w", i, err)
+			}
 		}
 	}
 	n1, n2 := 16*16*2, 8*8*6

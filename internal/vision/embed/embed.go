@@ -13,7 +13,7 @@ import (
 	"github.com/laned/laned/internal/models/convert"
 	"github.com/laned/laned/internal/models/onnx"
 	"github.com/laned/laned/internal/vision"
-	"github.com/laned/laned/internal/vision/embed/onednn"
+	"github.com/laned/laned/internal/vision/onednn"
 )
 
 // ModelID names the templates this embedder makes; a gallery built with
@@ -30,27 +30,16 @@ const ChipSide = convert.InputSide
 const maxModelBytes = 256 << 20
 
 // Engine names the inference engine that runs the recognition net.
-type Engine string
+type Engine = vision.Engine
 
+// The engines; see vision.Engine.
 const (
-	// EngineOneDNN runs the net on oneDNN (package onednn): the default,
-	// about 2.5× faster than OpenCV 4.6 on the same file.
-	EngineOneDNN Engine = "onednn"
-	// EngineOpenCV runs the net on OpenCV 4.6's DNN module: the reference
-	// the oneDNN path is tested against, and a fallback.
-	EngineOpenCV Engine = "opencv"
+	EngineOneDNN = vision.EngineOneDNN
+	EngineOpenCV = vision.EngineOpenCV
 )
 
 // ParseEngine accepts "" (the default), "onednn" or "opencv".
-func ParseEngine(s string) (Engine, error) {
-	switch e := Engine(s); e {
-	case "":
-		return EngineOneDNN, nil
-	case EngineOneDNN, EngineOpenCV:
-		return e, nil
-	}
-	return "", fmt.Errorf("unknown embedding engine %q (want %q or %q)", s, EngineOneDNN, EngineOpenCV)
-}
+func ParseEngine(s string) (Engine, error) { return vision.ParseEngine(s) }
 
 // Options tunes an Embedder; the zero value is the default.
 type Options struct {

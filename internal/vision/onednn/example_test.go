@@ -5,7 +5,7 @@ import (
 	"log"
 
 	"github.com/laned/laned/internal/models/onnx"
-	"github.com/laned/laned/internal/vision/embed/onednn"
+	"github.com/laned/laned/internal/vision/onednn"
 )
 
 func ExampleParse() {

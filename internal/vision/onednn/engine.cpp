@@ -115,13 +115,12 @@ static memory::dims to_dims(int rank, const int64_t *dims) {
     return memory::dims(dims, dims + rank);
 }
 
-static primitive_attr relu_attr(int relu) {
+static primitive_attr relu_attr(int relu, bool sum = false) {
     primitive_attr attr;
-    if (relu) {
-        post_ops po;
-        po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
-        attr.set_post_ops(po);
-    }
+    post_ops po;
+    if (sum) po.append_sum(1.f);
+    if (relu) po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(po);
     return attr;
 }
 
@@ -150,12 +149,20 @@ char *lnd_const(lnd_net *n, int rank, const int64_t *dims, const float *data, in
 }
 
 char *lnd_conv(lnd_net *n, int src, int weights, int bias, const int64_t *strides, const int64_t *pads,
-               const int64_t *dilations, int relu, int *id) {
+               const int64_t *dilations, int64_t group, int relu, int sum_into, int *id) {
     return guard([&] {
         tensor &s = n->get(src);
         tensor &w = n->get_const(weights);
-        if (s.dims.size() != 4 || w.dims.size() != 4 || w.dims[1] != s.dims[1])
+        if (s.dims.size() != 4 || w.dims.size() != 4 || group < 1 || w.dims[1] * group != s.dims[1] ||
+            w.dims[0] % group != 0)
             throw std::runtime_error("conv wants NCHW input and OIHW weights of its channels");
+        // Grouped weights are GOIHW: the same values, one more dimension.
+        memory::dims wd = w.dims;
+        tag wtag = tag::abcd;
+        if (group > 1) {
+            wd = {group, w.dims[0] / group, w.dims[1], w.dims[2], w.dims[3]};
+            wtag = tag::abcde;
+        }
         memory::dims st{strides[0], strides[1]}, dil{dilations[0] - 1, dilations[1] - 1};
         memory::dims pl{pads[0], pads[1]}, pr{pads[2], pads[3]};
         memory::dims od{s.dims[0], w.dims[0], 0, 0};
@@ -163,16 +170,32 @@ char *lnd_conv(lnd_net *n, int src, int weights, int bias, const int64_t *stride
             int64_t span = dilations[i] * (w.dims[2 + i] - 1) + 1;
             od[2 + i] = (s.dims[2 + i] + pads[i] + pads[i + 2] - span) / strides[i] + 1;
         }
-        tensor out = n->act(od);
-        memory::desc wmd(w.dims, dt::f32, tag::any);
+        tensor out;
+        int add_after = -1; // accumulate by a separate Add when in place is not possible
+        if (sum_into >= 0) {
+            // Residual: add the result into sum_into's buffer, in place.
+            tensor &acc = n->get(sum_into);
+            if (acc.dims != od) throw std::runtime_error("residual shapes differ");
+            if (acc.is_const || acc.mem.get_desc() != memory::desc(od, dt::f32, act_tag(od.size()))) {
+                add_after = sum_into;
+                sum_into = -1;
+                out = n->act(od);
+            } else {
+                out.dims = od;
+                out.mem = acc.mem;
+            }
+        } else {
+            out = n->act(od);
+        }
+        memory::desc wmd(wd, dt::f32, tag::any);
         memory::desc bmd({w.dims[0]}, dt::f32, tag::a);
         auto d = bias >= 0 ? convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct,
                                                        s.mem.get_desc(), wmd, bmd, out.mem.get_desc(), st, dil, pl, pr)
                            : convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct,
                                                        s.mem.get_desc(), wmd, out.mem.get_desc(), st, dil, pl, pr);
-        convolution_forward::primitive_desc pd(d, relu_attr(relu), n->eng);
+        convolution_forward::primitive_desc pd(d, relu_attr(relu && add_after < 0, sum_into >= 0), n->eng);
         memory wm(pd.weights_desc(), n->eng);
-        memory wp = n->plain_mem(w, w.dims, tag::abcd);
+        memory wp = n->plain_mem(w, wd, wtag);
         n->copy(wp, wm);
         step stp{convolution_forward(pd), {{DNNL_ARG_SRC, s.mem}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, out.mem}}};
         if (bias >= 0) {
@@ -183,7 +206,17 @@ char *lnd_conv(lnd_net *n, int src, int weights, int bias, const int64_t *stride
             stp.args[DNNL_ARG_BIAS] = bm;
         }
         n->steps.push_back(std::move(stp));
-        *id = n->add(std::move(out));
+        int conv_id = n->add(std::move(out));
+        if (add_after >= 0) {
+            char *e = lnd_binary(n, LND_ADD, conv_id, add_after, relu, id);
+            if (e) {
+                std::string msg(e);
+                free(e);
+                throw std::runtime_error(msg);
+            }
+            return;
+        }
+        *id = conv_id;
     });
 }
 
@@ -285,18 +318,66 @@ char *lnd_relu(lnd_net *n, int src, int *id) {
     });
 }
 
-char *lnd_flatten(lnd_net *n, int src, int64_t axis, int *id) {
+char *lnd_reshape(lnd_net *n, int src, int rank, const int64_t *dims, int *id) {
     return guard([&] {
         tensor &s = n->get(src);
-        if (axis < 0 || size_t(axis) > s.dims.size()) throw std::runtime_error("flatten axis out of range");
-        int64_t lo = 1, hi = 1;
-        for (size_t i = 0; i < s.dims.size(); i++) (int64_t(i) < axis ? lo : hi) *= s.dims[i];
         tensor out;
-        out.dims = {lo, hi};
-        // Row-major copy of the source, seen as a 2-D matrix.
+        out.dims = to_dims(rank, dims);
+        if (volume(out.dims) != volume(s.dims)) throw std::runtime_error("reshape changes the number of values");
+        // Row-major copy of the source, seen with the new dims.
         out.aux = memory(memory::desc(s.dims, dt::f32, plain_tag(s.dims.size())), n->eng);
-        out.mem = memory(memory::desc(out.dims, dt::f32, tag::ab), n->eng, out.aux.get_data_handle());
+        out.mem = memory(memory::desc(out.dims, dt::f32, plain_tag(out.dims.size())), n->eng, out.aux.get_data_handle());
         n->steps.push_back({reorder(s.mem, out.aux), {{DNNL_ARG_FROM, s.mem}, {DNNL_ARG_TO, out.aux}}});
+        *id = n->add(std::move(out));
+    });
+}
+
+char *lnd_transpose(lnd_net *n, int src, const int64_t *perm, int *id) {
+    return guard([&] {
+        tensor &s = n->get(src);
+        size_t r = s.dims.size();
+        memory::dims od(r);
+        std::vector<bool> seen(r);
+        for (size_t i = 0; i < r; i++) {
+            if (perm[i] < 0 || size_t(perm[i]) >= r || seen[perm[i]]) throw std::runtime_error("not a permutation");
+            seen[perm[i]] = true;
+            od[i] = s.dims[perm[i]];
+        }
+        tensor out = n->act(od);
+        // out[j] = in[k] with k[perm[i]] = j[i]: the output buffer seen in the
+        // input's index space has stride out_stride[i] on input axis perm[i].
+        const auto &blk = out.mem.get_desc().data.format_desc.blocking;
+        if (blk.inner_nblks != 0) throw std::runtime_error("blocked layout");
+        memory::dims vs(r);
+        for (size_t i = 0; i < r; i++) vs[perm[i]] = blk.strides[i];
+        memory view(memory::desc(s.dims, dt::f32, vs), n->eng, out.mem.get_data_handle());
+        n->steps.push_back({reorder(s.mem, view), {{DNNL_ARG_FROM, s.mem}, {DNNL_ARG_TO, view}}});
+        *id = n->add(std::move(out));
+    });
+}
+
+char *lnd_concat(lnd_net *n, int count, const int *srcs, int64_t axis, int *id) {
+    return guard([&] {
+        if (count < 1) throw std::runtime_error("concat of nothing");
+        memory::dims od = n->get(srcs[0]).dims;
+        if (axis < 0 || size_t(axis) >= od.size()) throw std::runtime_error("concat axis out of range");
+        od[axis] = 0;
+        std::vector<memory::desc> mds;
+        std::vector<memory> mems;
+        for (int i = 0; i < count; i++) {
+            tensor &s = n->get(srcs[i]);
+            if (s.dims.size() != od.size()) throw std::runtime_error("concat inputs differ in rank");
+            for (size_t k = 0; k < od.size(); k++)
+                if (int64_t(k) != axis && s.dims[k] != od[k]) throw std::runtime_error("concat inputs differ off the axis");
+            od[axis] += s.dims[axis];
+            mds.push_back(s.mem.get_desc());
+            mems.push_back(s.mem);
+        }
+        tensor out = n->act(od);
+        concat::primitive_desc pd(out.mem.get_desc(), int(axis), mds, n->eng);
+        step stp{concat(pd), {{DNNL_ARG_DST, out.mem}}};
+        for (int i = 0; i < count; i++) stp.args[DNNL_ARG_MULTIPLE_SRC + i] = mems[i];
+        n->steps.push_back(std::move(stp));
         *id = n->add(std::move(out));
     });
 }
@@ -338,35 +419,46 @@ char *lnd_dims(lnd_net *n, int id, int *rank, int64_t *dims) {
     });
 }
 
-char *lnd_run(lnd_net *n, int in, const float *data, int64_t in_len, int out, float *dst, int64_t out_len) {
+char *lnd_run(lnd_net *n, int in, const float *data, int64_t in_len, int nout, const int *outs, float *dst,
+              int64_t dst_len) {
     return guard([&] {
         tensor &ti = n->get(in);
-        tensor &to = n->get(out);
-        if (in_len != volume(ti.dims) || out_len != volume(to.dims)) throw std::runtime_error("buffer sizes differ from the net's");
+        int64_t total = 0;
+        for (int i = 0; i < nout; i++) total += volume(n->get(outs[i]).dims);
+        if (in_len != volume(ti.dims) || dst_len != total) throw std::runtime_error("buffer sizes differ from the net's");
         if (!n->user_in.count(in)) {
             memory u(memory::desc(ti.dims, dt::f32, plain_tag(ti.dims.size())), n->eng, nullptr);
             n->reorder_in[in] = reorder(u, ti.mem);
             n->user_in[in] = u;
         }
-        if (!n->user_out.count(out)) {
-            memory u(memory::desc(to.dims, dt::f32, plain_tag(to.dims.size())), n->eng, nullptr);
-            n->reorder_out[out] = reorder(to.mem, u);
-            n->user_out[out] = u;
-        }
-        memory &ui = n->user_in[in];
-        memory &uo = n->user_out[out];
-        ui.set_data_handle(const_cast<float *>(data));
-        uo.set_data_handle(dst);
-        struct unset {
-            memory &a, &b;
-            ~unset() {
-                a.set_data_handle(nullptr);
-                b.set_data_handle(nullptr);
+        for (int i = 0; i < nout; i++) {
+            tensor &to = n->get(outs[i]);
+            if (!n->user_out.count(outs[i])) {
+                memory u(memory::desc(to.dims, dt::f32, plain_tag(to.dims.size())), n->eng, nullptr);
+                n->reorder_out[outs[i]] = reorder(to.mem, u);
+                n->user_out[outs[i]] = u;
             }
-        } u{ui, uo}; // neither caller pointer outlives this call
+        }
+        // Neither caller pointer outlives this call.
+        struct unset {
+            lnd_net *n;
+            ~unset() {
+                for (auto &kv : n->user_in) kv.second.set_data_handle(nullptr);
+                for (auto &kv : n->user_out) kv.second.set_data_handle(nullptr);
+            }
+        } guard_handles{n};
+        memory &ui = n->user_in[in];
+        ui.set_data_handle(const_cast<float *>(data));
         n->reorder_in[in].execute(n->strm, {{DNNL_ARG_FROM, ui}, {DNNL_ARG_TO, ti.mem}});
         for (auto &s : n->steps) s.prim.execute(n->strm, s.args);
-        n->reorder_out[out].execute(n->strm, {{DNNL_ARG_FROM, to.mem}, {DNNL_ARG_TO, uo}});
+        int64_t off = 0;
+        for (int i = 0; i < nout; i++) {
+            tensor &to = n->get(outs[i]);
+            memory &uo = n->user_out[outs[i]];
+            uo.set_data_handle(dst + off);
+            n->reorder_out[outs[i]].execute(n->strm, {{DNNL_ARG_FROM, to.mem}, {DNNL_ARG_TO, uo}});
+            off += volume(to.dims);
+        }
         n->strm.wait();
     });
 }

@@ -18,7 +18,7 @@ type opCase struct {
 	in, out      []int64
 	consts       map[string][]float32 // name → values; shapes in dims
 	dims         map[string][]int64
-	pads         []int64 // the Pad node's pads, if any
+	int64s       map[string][]int64 // int64 constants (pads, shapes)
 	nodes        func(g *onnx.Graph) error
 	x, want      []float32
 	wantLoadFail string
@@ -33,8 +33,8 @@ func (c opCase) model(t testing.TB) []byte {
 			t.Fatal(err)
 		}
 	}
-	if c.pads != nil {
-		if err := g.Int64s("pads", c.pads); err != nil {
+	for name, v := range c.int64s {
+		if err := g.Int64s(name, v); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -101,9 +101,9 @@ var opCases = []opCase{
 	},
 	{
 		name: "pad channels and bottom-right", in: []int64{1, 1, 2, 2}, out: []int64{1, 2, 3, 3},
-		pads:  []int64{0, 0, 0, 0, 0, 1, 1, 1},
-		nodes: node("Pad", []string{"x", "pads"}, "y", onnx.String("mode", "constant")),
-		x:     seq(1, 4), want: []float32{1, 2, 0, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		int64s: map[string][]int64{"pads": {0, 0, 0, 0, 0, 1, 1, 1}},
+		nodes:  node("Pad", []string{"x", "pads"}, "y", onnx.String("mode", "constant")),
+		x:      seq(1, 4), want: []float32{1, 2, 0, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
 	},
 	{
 		name: "sub a broadcast constant, then relu", in: []int64{1, 2, 1, 2}, out: []int64{1, 2, 1, 2},
@@ -156,6 +156,84 @@ var opCases = []opCase{
 		dims:   map[string][]int64{"B": {2, 3}},
 		nodes:  node("Gemm", []string{"x", "B"}, "y"),
 		x:      []float32{2, 5}, want: []float32{2, 5, 7},
+	},
+	{
+		// r is read by the conv and the add only: the conv adds into r's
+		// buffer in place.
+		name: "residual add folded into the conv", in: []int64{1, 1, 2, 2}, out: []int64{1, 1, 2, 2},
+		consts: map[string][]float32{"w": {2}, "b": {-1}},
+		dims:   map[string][]int64{"w": {1, 1, 1, 1}, "b": {1}},
+		nodes: func(g *onnx.Graph) error {
+			return errors.Join(
+				g.Node("Relu", "r", []string{"x"}, []string{"r"}),
+				g.Node("Conv", "c", []string{"r", "w", "b"}, []string{"c"}, onnx.Ints("kernel_shape", 1, 1)),
+				g.Node("Add", "a", []string{"c", "r"}, []string{"a"}),
+				g.Node("Relu", "y", []string{"a"}, []string{"y"}))
+		},
+		x: []float32{-1, 0, 1, 2}, want: []float32{0, 0, 2, 5},
+	},
+	{
+		// r is read again after the add: it must survive, so no folding.
+		name: "residual whose operand is read later", in: []int64{1, 1, 2, 2}, out: []int64{1, 1, 2, 2},
+		consts: map[string][]float32{"w": {2}},
+		dims:   map[string][]int64{"w": {1, 1, 1, 1}},
+		nodes: func(g *onnx.Graph) error {
+			return errors.Join(
+				g.Node("Relu", "r", []string{"x"}, []string{"r"}),
+				g.Node("Conv", "c", []string{"r", "w"}, []string{"c"}, onnx.Ints("kernel_shape", 1, 1)),
+				g.Node("Add", "a", []string{"r", "c"}, []string{"a"}),
+				g.Node("Add", "y", []string{"a", "r"}, []string{"y"}))
+		},
+		x: []float32{-1, 0, 1, 2}, want: []float32{0, 0, 4, 8},
+	},
+	{
+		// r comes from a Reshape (row-major, not the activation layout):
+		// the engine adds with a separate step instead.
+		name: "residual onto a reshaped tensor", in: []int64{1, 4}, out: []int64{1, 1, 2, 2},
+		consts: map[string][]float32{"w": {2}},
+		dims:   map[string][]int64{"w": {1, 1, 1, 1}},
+		int64s: map[string][]int64{"shape": {1, 1, 2, 2}},
+		nodes: func(g *onnx.Graph) error {
+			return errors.Join(
+				g.Node("Reshape", "r", []string{"x", "shape"}, []string{"r"}),
+				g.Node("Conv", "c", []string{"r", "w"}, []string{"c"}, onnx.Ints("kernel_shape", 1, 1)),
+				g.Node("Add", "a", []string{"c", "r"}, []string{"a"}),
+				g.Node("Relu", "y", []string{"a"}, []string{"y"}))
+		},
+		x: []float32{-1, 0, 1, 2}, want: []float32{0, 0, 3, 6},
+	},
+	{
+		name: "transpose NHWC to NCHW", in: []int64{1, 2, 2, 3}, out: []int64{1, 3, 2, 2},
+		nodes: node("Transpose", []string{"x"}, "y", onnx.Ints("perm", 0, 3, 1, 2)),
+		x:     seq(0, 12), want: []float32{0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11},
+	},
+	{
+		name: "transpose then reshape, as BlazeFace's outputs", in: []int64{1, 2, 1, 2}, out: []int64{1, 2, 2},
+		int64s: map[string][]int64{"shape": {1, -1, 2}},
+		nodes: func(g *onnx.Graph) error {
+			return errors.Join(
+				g.Node("Transpose", "t", []string{"x"}, []string{"t"}, onnx.Ints("perm", 0, 2, 3, 1)),
+				g.Node("Reshape", "y", []string{"t", "shape"}, []string{"y"}))
+		},
+		// NCHW [c0: 1 2][c1: 3 4] → NHWC (1,3),(2,4)
+		x: seq(1, 4), want: []float32{1, 3, 2, 4},
+	},
+	{
+		name: "concat zeros onto the channels, as BlazeFace pads", in: []int64{1, 1, 1, 2}, out: []int64{1, 3, 1, 2},
+		int64s: map[string][]int64{"shape": {1, 2, 1, 2}},
+		nodes: func(g *onnx.Graph) error {
+			return errors.Join(
+				g.Node("ConstantOfShape", "z", []string{"shape"}, []string{"z"}),
+				g.Node("Concat", "y", []string{"x", "z"}, []string{"y"}, onnx.Int("axis", 1)))
+		},
+		x: []float32{5, 6}, want: []float32{5, 6, 0, 0, 0, 0},
+	},
+	{
+		name: "depthwise conv", in: []int64{1, 2, 1, 2}, out: []int64{1, 2, 1, 2},
+		consts: map[string][]float32{"w": {2, -1}},
+		dims:   map[string][]int64{"w": {2, 1, 1, 1}},
+		nodes:  node("Conv", []string{"x", "w"}, "y", onnx.Ints("kernel_shape", 1, 1), onnx.Int("group", 2)),
+		x:      seq(1, 4), want: []float32{2, 4, -3, -4},
 	},
 	{
 		name: "unsupported operator", in: []int64{1, 1, 1, 2}, out: []int64{1, 1, 1, 2},

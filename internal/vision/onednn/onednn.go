@@ -89,9 +89,10 @@ func (n *net) constant(dims []int64, data []float32) (int, error) {
 	return int(id), err
 }
 
-func (n *net) conv(src, w, b int, strides, pads, dil []int64, relu bool) (int, error) {
+func (n *net) conv(src, w, b int, strides, pads, dil []int64, group int64, relu bool, sumInto int) (int, error) {
 	var id C.int
-	err := cerr("conv", C.lnd_conv(n.p, C.int(src), C.int(w), C.int(b), ptr64(strides), ptr64(pads), ptr64(dil), cbool(relu), &id))
+	err := cerr("conv", C.lnd_conv(n.p, C.int(src), C.int(w), C.int(b), ptr64(strides), ptr64(pads), ptr64(dil),
+		C.int64_t(group), cbool(relu), C.int(sumInto), &id))
 	return int(id), err
 }
 
@@ -125,9 +126,25 @@ func (n *net) relu(src int) (int, error) {
 	return int(id), err
 }
 
-func (n *net) flatten(src int, axis int64) (int, error) {
+func (n *net) reshape(src int, dims []int64) (int, error) {
 	var id C.int
-	err := cerr("flatten", C.lnd_flatten(n.p, C.int(src), C.int64_t(axis), &id))
+	err := cerr("reshape", C.lnd_reshape(n.p, C.int(src), C.int(len(dims)), ptr64(dims), &id))
+	return int(id), err
+}
+
+func (n *net) transpose(src int, perm []int64) (int, error) {
+	var id C.int
+	err := cerr("transpose", C.lnd_transpose(n.p, C.int(src), ptr64(perm), &id))
+	return int(id), err
+}
+
+func (n *net) concat(srcs []int, axis int64) (int, error) {
+	cs := make([]C.int, len(srcs))
+	for i, s := range srcs {
+		cs[i] = C.int(s)
+	}
+	var id C.int
+	err := cerr("concat", C.lnd_concat(n.p, C.int(len(cs)), &cs[0], C.int64_t(axis), &id))
 	return int(id), err
 }
 
@@ -146,9 +163,10 @@ func (n *net) dims(id int) ([]int64, error) {
 	return d[:rank], nil
 }
 
-func (n *net) run(in int, data []float32, out int, dst []float32) error {
+// run writes the outputs one after another into dst.
+func (n *net) run(in int, data []float32, outs []C.int, dst []float32) error {
 	return cerr("run", C.lnd_run(n.p, C.int(in), (*C.float)(unsafe.Pointer(&data[0])), C.int64_t(len(data)),
-		C.int(out), (*C.float)(unsafe.Pointer(&dst[0])), C.int64_t(len(dst))))
+		C.int(len(outs)), &outs[0], (*C.float)(unsafe.Pointer(&dst[0])), C.int64_t(len(dst))))
 }
 
 // All oneDNN calls of the process run on one OS thread, locked for good,
@@ -185,9 +203,13 @@ func onThread(f func()) {
 // Net runs one checked ONNX graph on oneDNN's CPU engine. It is safe for
 // concurrent use; calls run one at a time.
 type Net struct {
-	inShape, outShape []int64
-	inLen, outLen     int
-	in, out           int // engine tensors
+	inShape   []int64
+	inLen     int
+	outNames  []string
+	outShapes [][]int64
+	outLen    int // all outputs
+	in        int
+	outs      []C.int // engine tensors
 
 	mu     sync.Mutex
 	n      *net
@@ -197,30 +219,48 @@ type Net struct {
 // InputShape is the dims of the graph's one input.
 func (m *Net) InputShape() []int64 { return slices.Clone(m.inShape) }
 
-// OutputShape is the dims of the graph's one output.
-func (m *Net) OutputShape() []int64 { return slices.Clone(m.outShape) }
+// OutputShape is the dims of the graph's first output.
+func (m *Net) OutputShape() []int64 { return slices.Clone(m.outShapes[0]) }
+
+// OutputNames are the graph's outputs, in the order ForwardAll returns them.
+func (m *Net) OutputNames() []string { return slices.Clone(m.outNames) }
 
 // ErrClosed is returned by Forward after Close.
 var ErrClosed = errors.New("onednn: net is closed")
 
-// Forward runs the net on in (row-major, InputShape) and returns the output
-// (row-major, OutputShape).
+// Forward runs the net on in (row-major, InputShape) and returns its first
+// output (row-major, OutputShape).
 func (m *Net) Forward(in []float32) ([]float32, error) {
+	outs, err := m.ForwardAll(in)
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
+}
+
+// ForwardAll runs the net on in and returns every output, in the graph's
+// order (OutputNames), each row-major.
+func (m *Net) ForwardAll(in []float32) ([][]float32, error) {
 	if len(in) != m.inLen {
 		return nil, fmt.Errorf("onednn forward: input has %d values, want %d for %v", len(in), m.inLen, m.inShape)
 	}
-	out := make([]float32, m.outLen)
+	buf := make([]float32, m.outLen)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, ErrClosed
 	}
 	var err error
-	onThread(func() { err = m.n.run(m.in, in, m.out, out) })
+	onThread(func() { err = m.n.run(m.in, in, m.outs, buf) })
 	if err != nil {
 		return nil, fmt.Errorf("onednn forward: %w", err)
 	}
-	return out, nil
+	outs := make([][]float32, len(m.outShapes))
+	for i, sh := range m.outShapes {
+		k := volume(sh)
+		outs[i], buf = buf[:k:k], buf[k:]
+	}
+	return outs, nil
 }
 
 // Close frees the engine. It is idempotent; Forward after Close returns

@@ -64,7 +64,7 @@ func readF32(t testing.TB, path string) []float32 {
 // implementation's outputs.
 func TestGolden(t *testing.T) {
 	n := loadFile(t, recognitionModel(t))
-	dir := filepath.Join("..", "..", "..", "..", "testdata", "golden", "face-recognition")
+	dir := filepath.Join("..", "..", "..", "testdata", "golden", "face-recognition")
 	in, want := readF32(t, filepath.Join(dir, "input-rgb-150.f32")), readF32(t, filepath.Join(dir, "reference-embedding-128.f32"))
 	const side, dim = 150, 128
 	crops := len(want) / dim
