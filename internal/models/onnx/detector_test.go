@@ -30,9 +30,9 @@ func detectorModel(t testing.TB) []byte {
 		binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
 	}
 	g.g.Initializer = append(g.g.Initializer, &TensorProto{Name: "shape", Dims: []int64{3}, DataType: int32(TensorProto_INT64), RawData: raw})
-	must(g.Node("Transpose", "nchw", []string{"x"}, []string{"nchw"}, Ints("perm", 0, 3, 1, 2)))                                              // 1,2,4,4
+	must(g.Node("Transpose", "nchw", []string{"x"}, []string{"nchw"}, Ints("perm", 0, 3, 1, 2)))                                               // 1,2,4,4
 	must(g.Node("Conv", "dw", []string{"nchw", "dww"}, []string{"dw"}, Ints("kernel_shape", 3, 3), Ints("pads", 1, 1, 1, 1), Int("group", 2))) // 1,2,4,4
-	must(g.Node("MaxPool", "pool", []string{"dw"}, []string{"pool"}, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2)))                      // 1,2,2,2
+	must(g.Node("MaxPool", "pool", []string{"dw"}, []string{"pool"}, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2)))                       // 1,2,2,2
 	must(g.Node("ConstantOfShape", "zeros", []string{"zshape"}, []string{"zeros"}))
 	must(g.Node("Concat", "cat", []string{"pool", "zeros"}, []string{"cat"}, Int("axis", 1)))      // 1,4,2,2
 	must(g.Node("Transpose", "nhwc", []string{"cat"}, []string{"nhwc"}, Ints("perm", 0, 2, 3, 1))) // 1,2,2,4

@@ -2,10 +2,12 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/laned/laned/internal/models"
 	"github.com/laned/laned/internal/vision/detect"
 	"github.com/laned/laned/internal/vision/embed"
+	"github.com/laned/laned/internal/vision/quality"
 )
 
 // RecogniserModel is the manifest name of the converted recognition net.
@@ -18,9 +20,31 @@ const (
 	Dim     = embed.Dim
 )
 
+// boxPerEyeDistance is the smallest ratio of a BlazeFace box's side to the
+// face's inter-eye distance: over the 22 faces in face-api's demo photos
+// it ran 1.94–2.87 (median 2.43; a profile, far higher), and
+// TestBoxPerEyeDistance keeps it at or above this figure.
+const boxPerEyeDistance = 1.9
+
+// MinFaceFor is the smallest face side, in pixels, whose eyes can be
+// th.MinEyeDistance apart (zero th: quality.DefaultThresholds): 46 px by
+// default. Open searches no smaller unless told to: a smaller face could
+// never pass the quality gate, and looking for it costs detector passes
+// (at 1920×1080, 6 tiles instead of 8 for the detector's own 36 px).
+func MinFaceFor(th quality.Thresholds) int {
+	if th == (quality.Thresholds{}) {
+		th = quality.DefaultThresholds
+	}
+	return int(math.Ceil(float64(th.MinEyeDistance) * boxPerEyeDistance))
+}
+
 // Open builds the pipeline on the models in set, verifying every model
-// file against the manifest before OpenCV reads it.
+// file against the manifest before an engine reads it. With
+// opts.Detect.MinFace 0 the detector searches down to MinFaceFor(opts.Quality).
 func Open(set *models.Set, opts Options) (*Pipeline, error) {
+	if opts.Detect.MinFace == 0 {
+		opts.Detect.MinFace = MinFaceFor(opts.Quality)
+	}
 	recPath, err := set.Path(RecogniserModel)
 	if err != nil {
 		return nil, fmt.Errorf("open face pipeline: %w", err)

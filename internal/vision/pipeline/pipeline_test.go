@@ -23,6 +23,7 @@ import (
 	"github.com/laned/laned/internal/vision/detect"
 	"github.com/laned/laned/internal/vision/embed"
 	"github.com/laned/laned/internal/vision/imageio"
+	"github.com/laned/laned/internal/vision/quality"
 )
 
 func openSet(t testing.TB) *models.Set {
@@ -294,14 +295,16 @@ func cpuTime(b *testing.B) time.Duration {
 }
 
 // BenchmarkPipeline1080p3Faces is one 1920×1080 frame with three faces end
-// to end (detect, quality, align, embed), for the detector's default
-// search down to 36 px faces and for a booth profile that searches down to
-// 96 px (a driver's face at a lane camera's usual distance is larger).
+// to end (detect, quality, align, embed): first the default (faces down to
+// MinFaceFor the default quality gate, 46 px), then the detector's own
+// default search down to 36 px, a booth profile that searches down to
+// 96 px (a driver's face at a lane camera's usual distance is larger), and
+// the full-frame pass alone (faces of ~105 px and up).
 func BenchmarkPipeline1080p3Faces(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
 		minFace int
-	}{{"minface36", 0}, {"minface96", 96}, {"fullframe", -1}} {
+	}{{"default", 0}, {"minface36", 36}, {"minface96", 96}, {"fullframe", -1}} {
 		b.Run(tc.name, func(b *testing.B) {
 			p, _ := open(b, Options{Detect: detect.Options{MinFace: tc.minFace}})
 			img := benchFrame(b, "1080p-3faces")
@@ -321,5 +324,40 @@ func BenchmarkPipeline1080p3Faces(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/frame")
 		})
+	}
+}
+
+// TestBoxPerEyeDistance keeps MinFaceFor honest: on every face the
+// detector finds in face-api's demo photos, the box side is at least
+// boxPerEyeDistance times the inter-eye distance, so a face smaller than
+// MinFaceFor(th) cannot have eyes th.MinEyeDistance apart.
+func TestBoxPerEyeDistance(t *testing.T) {
+	p, set := open(t, Options{Detect: detect.Options{MinFace: 24}})
+	n, lowest := 0, math.Inf(1)
+	for i := 1; i <= 6; i++ {
+		img, err := imageio.Load(sample(t, set, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		faces, err := p.det.Detect(img)
+		img.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range faces {
+			n++
+			r := f.Box.W() / f.EyeDistance()
+			lowest = min(lowest, float64(r))
+			if r < boxPerEyeDistance {
+				t.Errorf("sample%d: box %v with eyes %.1f px apart: ratio %.2f below %.2f", i, f.Box, f.EyeDistance(), r, boxPerEyeDistance)
+			}
+		}
+	}
+	t.Logf("%d faces, lowest box/eye-distance ratio %.3f", n, lowest)
+	if n < 15 {
+		t.Fatalf("only %d faces in the demo photos: too few to calibrate on", n)
+	}
+	if got := MinFaceFor(quality.Thresholds{}); got != 46 {
+		t.Errorf("MinFaceFor(default) = %d, want 46", got)
 	}
 }
