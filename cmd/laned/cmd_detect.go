@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/laned/laned/internal/models"
+	"github.com/laned/laned/internal/vision"
 	"github.com/laned/laned/internal/vision/detect"
 	"github.com/laned/laned/internal/vision/imageio"
 	"github.com/laned/laned/internal/vision/quality"
@@ -65,6 +66,7 @@ type detectFlags struct {
 	minScore *float64
 	minFace  *int
 	maxTiles *int
+	engine   *string
 }
 
 func addDetectFlags(fs *flag.FlagSet) *detectFlags {
@@ -74,6 +76,7 @@ func addDetectFlags(fs *flag.FlagSet) *detectFlags {
 		minScore: fs.Float64("min-score", detect.DefaultMinScore, "lowest face confidence reported"),
 		minFace:  fs.Int("min-face", detect.DefaultMinFace, "smallest face side in pixels to search for (adds tiles on large images); -1: full-frame pass only"),
 		maxTiles: fs.Int("max-tiles", 16, "most tiles per image"),
+		engine:   fs.String("engine", "", "inference engine: onednn (default) or opencv (the reference)"),
 	}
 }
 
@@ -85,11 +88,16 @@ func (f *detectFlags) open() (*detect.Detector, error) {
 			return nil, err
 		}
 	}
+	eng, err := vision.ParseEngine(*f.engine)
+	if err != nil {
+		return nil, usageErrorf("--engine: %v", err)
+	}
 	return detect.Open(dir, detect.Options{
 		Model:    detect.Model(*f.model),
 		MinScore: float32(*f.minScore),
 		MinFace:  *f.minFace,
 		MaxTiles: *f.maxTiles,
+		Engine:   eng,
 	})
 }
 

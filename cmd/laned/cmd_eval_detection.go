@@ -16,7 +16,7 @@ func init() {
 	register(&command{
 		Name:  "eval detection",
 		Short: "measure face detection recall and precision on a dlib imglab XML file",
-		Usage: "--boxes FILE.xml [--iou 0.4] [--json]",
+		Usage: "--boxes FILE.xml [--iou 0.4] [--engine onednn|opencv] [--json]",
 		Setup: func(fs *flag.FlagSet) runFunc {
 			boxes := fs.String("boxes", "", "dlib imglab XML with the true face boxes (image paths relative to it)")
 			iou := fs.Float64("iou", 0.4, "IoU at which a detection matches a labelled face")

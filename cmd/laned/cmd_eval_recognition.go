@@ -24,7 +24,7 @@ func init() {
 			enroll := fs.Int("enroll", 1, "images enrolled per identity (the first by name)")
 			threshold := fs.Float64("threshold", pipeline.DefaultThreshold, "largest template distance that counts as a match")
 			asJSON := fs.Bool("json", false, "print the figures as one JSON object")
-			engine := fs.String("engine", "", "recogniser engine: onednn (default) or opencv (the reference)")
+			engine := fs.String("engine", "", "inference engine for both nets: onednn (default) or opencv (the reference)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if _, err := embed.ParseEngine(*engine); err != nil {
 					return usageErrorf("--engine: %v", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/laned/laned/internal/match"
 	"github.com/laned/laned/internal/models"
 	"github.com/laned/laned/internal/vision"
+	"github.com/laned/laned/internal/vision/detect"
 	"github.com/laned/laned/internal/vision/embed"
 	"github.com/laned/laned/internal/vision/pipeline"
 )
@@ -36,7 +37,7 @@ func init() {
 }
 
 // openPipeline opens the face pipeline on the default model directory, with
-// the recogniser on the named engine ("" for the default).
+// both nets on the named engine ("" for the default).
 func openPipeline(engine string) (*pipeline.Pipeline, error) {
 	eng, err := embed.ParseEngine(engine)
 	if err != nil {
@@ -46,7 +47,7 @@ func openPipeline(engine string) (*pipeline.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pipeline.Open(set, pipeline.Options{Embed: embed.Options{Engine: eng}})
+	return pipeline.Open(set, pipeline.Options{Detect: detect.Options{Engine: eng}, Embed: embed.Options{Engine: eng}})
 }
 
 // indexGallery adapts a match index to what the evaluations need.

@@ -73,15 +73,26 @@ func TestIdentifyFindsEachPerson(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
 	}
+	// Every usable face is identified, as a distinct person. A detection
+	// that is not usable is reported with its reason and not matched (in
+	// the mirrored photo a door's lock plate scores 0.61 and is too dark).
 	seen := map[string]bool{}
+	usable := 0
 	for _, f := range res.Faces {
+		if !f.Usable {
+			if f.Reason == "" || f.Identity != "" {
+				t.Errorf("unusable face %v without a reason, or matched: %+v", f.Box, f)
+			}
+			continue
+		}
+		usable++
 		if f.Identity == "" || f.Distance == nil || *f.Distance > pipeline.DefaultThreshold {
 			t.Errorf("face %v not identified: %+v", f.Box, f)
 		}
 		seen[f.Identity] = true
 	}
-	if len(res.Faces) != 3 || len(seen) != 3 {
-		t.Fatalf("%d faces, %d distinct identities; want 3 and 3: %s", len(res.Faces), len(seen), out.String())
+	if usable != 3 || len(seen) != 3 {
+		t.Fatalf("%d usable faces, %d distinct identities; want 3 and 3: %s", usable, len(seen), out.String())
 	}
 }
 
