@@ -13,9 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/laned/laned/internal/lanedtest"
 )
 
 // Benchmarks of the 1:N index on synthetic galleries (see synth). The 1M
@@ -110,7 +111,7 @@ func BenchmarkExact(b *testing.B) {
 
 func benchSearch(b *testing.B, s *benchSet, batch int, search func([][]float32, int) ([][]Result, error)) {
 	probes := 0
-	cpu0 := cpuTime(b)
+	cpu0 := lanedtest.CPUTime(b)
 	for i := 0; b.Loop(); i++ {
 		lo := i * batch % len(s.probes)
 		hi := min(lo+batch, len(s.probes))
@@ -120,18 +121,8 @@ func benchSearch(b *testing.B, s *benchSet, batch int, search func([][]float32, 
 		probes += hi - lo
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e6/float64(probes), "ms/probe")
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/1e6/float64(probes), "cpu-ms/probe")
+	b.ReportMetric(float64((lanedtest.CPUTime(b)-cpu0).Nanoseconds())/1e6/float64(probes), "cpu-ms/probe")
 	b.ReportMetric(0, "ns/op") // ms/probe says it; ns/op per batch misleads
-}
-
-// cpuTime is the process's user+system CPU time: on a shared, loaded
-// machine it shows the work done when wall time shows the queueing.
-func cpuTime(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkRecall measures recall@1 of SearchBatch against Exact over all

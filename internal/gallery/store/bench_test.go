@@ -15,11 +15,11 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/laned/laned/internal/gallery/bundle"
+	"github.com/laned/laned/internal/lanedtest"
 )
 
 // Bundles of realistic shape: 128-D templates of the face-api recogniser.
@@ -194,22 +194,22 @@ func TestBig(t *testing.T) {
 		dir = d // keep the files, e.g. to profile the load child
 	}
 	path := filepath.Join(dir, "bundle")
-	cpu0 := cpuTime()
+	cpu0 := lanedtest.CPUTime(t)
 	took := writeSynthetic(t, path, n, 1)
 	st, _ := os.Stat(path)
-	t.Logf("build  %d records: %.1f s wall, %.1f s CPU (%d MB)", n, took.Seconds(), (cpuTime() - cpu0).Seconds(), st.Size()>>20)
-	start, cpu0 := time.Now(), cpuTime()
+	t.Logf("build  %d records: %.1f s wall, %.1f s CPU (%d MB)", n, took.Seconds(), (lanedtest.CPUTime(t) - cpu0).Seconds(), st.Size()>>20)
+	start, cpu0 := time.Now(), lanedtest.CPUTime(t)
 	verifyFile(t, path)
-	t.Logf("verify %d records: %.1f s wall, %.1f s CPU", n, time.Since(start).Seconds(), (cpuTime() - cpu0).Seconds())
+	t.Logf("verify %d records: %.1f s wall, %.1f s CPU", n, time.Since(start).Seconds(), (lanedtest.CPUTime(t) - cpu0).Seconds())
 	db := filepath.Join(dir, "g.db")
 	s, err := Open(db, Options{Key: testKey(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	start, cpu0 = time.Now(), cpuTime()
+	start, cpu0 = time.Now(), lanedtest.CPUTime(t)
 	importFile(t, s, path)
 	dst, _ := os.Stat(db)
-	t.Logf("import %d records: %.1f s wall, %.1f s CPU (store %d MB)", n, time.Since(start).Seconds(), (cpuTime() - cpu0).Seconds(), dst.Size()>>20)
+	t.Logf("import %d records: %.1f s wall, %.1f s CPU (store %d MB)", n, time.Since(start).Seconds(), (lanedtest.CPUTime(t) - cpu0).Seconds(), dst.Size()>>20)
 	t.Logf("load average during the run: %s", loadavg())
 	s.Close()
 	os.Remove(path)
@@ -252,12 +252,12 @@ func bigLoadChild(t *testing.T, db string) {
 			}
 		}
 	}()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), lanedtest.CPUTime(t)
 	ix, _, err := s.LoadIndex(bigModel, bigDim, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	took, cpu := time.Since(start), cpuTime()-cpu0
+	took, cpu := time.Since(start), lanedtest.CPUTime(t)-cpu0
 	close(stopSampling)
 	<-sampled
 	debug.FreeOSMemory()
@@ -287,14 +287,6 @@ func procStatus(field string) int64 {
 		}
 	}
 	return 0
-}
-
-// cpuTime is this process's user+system CPU time: the machine is shared,
-// so wall time alone says little.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func loadavg() string {

@@ -10,22 +10,9 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/laned/laned/internal/lanedtest"
 	"github.com/laned/laned/internal/models"
 )
-
-// readF32 reads a little-endian float32 file.
-func readF32(t testing.TB, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
 
 // sourceWeights returns the cached TF.js files, skipping when set-up has
 // not fetched them.
@@ -71,8 +58,8 @@ func TestGoldenEmbeddings(t *testing.T) {
 	defer net.Close()
 
 	golden := filepath.Join("..", "..", "..", "testdata", "golden", "face-recognition")
-	in := readF32(t, filepath.Join(golden, "input-rgb-150.f32"))
-	want := readF32(t, filepath.Join(golden, "reference-embedding-128.f32"))
+	in := lanedtest.ReadF32(t, filepath.Join(golden, "input-rgb-150.f32"))
+	want := lanedtest.ReadF32(t, filepath.Join(golden, "reference-embedding-128.f32"))
 	const n, side = 4, InputSide
 	if len(in) != n*side*side*3 || len(want) != n*Dim {
 		t.Fatalf("golden files hold %d inputs and %d outputs, want %d and %d", len(in), len(want), n*side*side*3, n*Dim)

@@ -1,7 +1,6 @@
 package embed
 
 import (
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -12,33 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"gocv.io/x/gocv"
 
-	"github.com/laned/laned/internal/models"
+	"github.com/laned/laned/internal/lanedtest"
 	"github.com/laned/laned/internal/vision"
 )
-
-// modelPath returns the verified converted model, skipping when set-up has
-// not produced it.
-func modelPath(t testing.TB) string {
-	t.Helper()
-	set, err := models.OpenDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := set.Path("face_recognition.onnx")
-	if errors.Is(err, models.ErrNotFetched) {
-		t.Skipf("recognition model not available (run make setup): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err) // present but altered: a failure, not a skip
-	}
-	return p
-}
 
 func colorFor(i int) color.RGBA {
 	return color.RGBA{uint8(40 * i), uint8(255 - 30*i), uint8(90 + 20*i), 0}
@@ -55,7 +34,7 @@ func testChip(t testing.TB, seed int) gocv.Mat {
 }
 
 func TestEmbedDeterministicAndFinite(t *testing.T) {
-	e, err := Open(modelPath(t))
+	e, err := Open(lanedtest.RecognitionModel(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +68,7 @@ func TestEmbedDeterministicAndFinite(t *testing.T) {
 }
 
 func TestEmbedRejectsBadChips(t *testing.T) {
-	e, err := Open(modelPath(t))
+	e, err := Open(lanedtest.RecognitionModel(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +107,7 @@ func TestEmbedRejectsBadChips(t *testing.T) {
 // TestEmbedConcurrent: goroutines sharing one Embedder get the templates a
 // lone caller gets.
 func TestEmbedConcurrent(t *testing.T) {
-	e, err := Open(modelPath(t))
+	e, err := Open(lanedtest.RecognitionModel(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +151,7 @@ func TestEmbedMemoryFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	e, err := Open(modelPath(t))
+	e, err := Open(lanedtest.RecognitionModel(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +197,7 @@ func BenchmarkEmbed(b *testing.B) {
 }
 
 func benchEmbed(b *testing.B, eng Engine) {
-	e, err := OpenWith(modelPath(b), Options{Engine: eng})
+	e, err := OpenWith(lanedtest.RecognitionModel(b), Options{Engine: eng})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -226,7 +205,7 @@ func benchEmbed(b *testing.B, eng Engine) {
 	chip := testChip(b, 1)
 	defer chip.Close()
 	b.ReportAllocs()
-	cpu0 := cpuTime(b)
+	cpu0 := lanedtest.CPUTime(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.Embed(chip); err != nil {
@@ -235,13 +214,5 @@ func benchEmbed(b *testing.B, eng Engine) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/face")
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/face")
-}
-
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((lanedtest.CPUTime(b)-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/face")
 }

@@ -1,13 +1,13 @@
 package embed
 
 import (
-	"encoding/binary"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"gocv.io/x/gocv"
+
+	"github.com/laned/laned/internal/lanedtest"
 )
 
 // TestEmbedGolden runs the reference crops through Embed as the pipeline
@@ -23,13 +23,13 @@ func TestEmbedGolden(t *testing.T) {
 }
 
 func testEmbedGolden(t *testing.T, eng Engine) {
-	e, err := OpenWith(modelPath(t), Options{Engine: eng})
+	e, err := OpenWith(lanedtest.RecognitionModel(t), Options{Engine: eng})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
 	dir := filepath.Join("..", "..", "..", "testdata", "golden", "face-recognition")
-	in, want := readF32(t, filepath.Join(dir, "input-rgb-150.f32")), readF32(t, filepath.Join(dir, "reference-embedding-128.f32"))
+	in, want := lanedtest.ReadF32(t, filepath.Join(dir, "input-rgb-150.f32")), lanedtest.ReadF32(t, filepath.Join(dir, "reference-embedding-128.f32"))
 	const side = ChipSide
 	n := len(want) / Dim
 	if n == 0 || len(in) != n*side*side*3 || len(want) != n*Dim {
@@ -64,20 +64,4 @@ func testEmbedGolden(t *testing.T, eng Engine) {
 	if maxErr > 1e-4 {
 		t.Fatalf("embedder differs from the reference by %.3g (tolerance 1e-4)", maxErr)
 	}
-}
-
-func readF32(t testing.TB, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b)%4 != 0 {
-		t.Fatalf("%s: %d bytes, not whole float32 values", path, len(b))
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
 }

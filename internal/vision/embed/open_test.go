@@ -11,13 +11,14 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/laned/laned/internal/lanedtest"
 	"github.com/laned/laned/internal/models/onnx"
 )
 
 // TestOpenRefusesBadModels: a missing, empty, truncated, foreign or
 // structurally altered file is an error naming it, never an OpenCV abort.
 func TestOpenRefusesBadModels(t *testing.T) {
-	good, err := os.ReadFile(modelPath(t))
+	good, err := os.ReadFile(lanedtest.RecognitionModel(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestOpenSurvivesFlippedBytes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads the model many times")
 	}
-	good, err := os.ReadFile(modelPath(t))
+	good, err := os.ReadFile(lanedtest.RecognitionModel(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,33 +1,13 @@
 package onednn
 
 import (
-	"encoding/binary"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/laned/laned/internal/models"
+	"github.com/laned/laned/internal/lanedtest"
 )
-
-// recognitionModel returns the verified converted model, skipping when
-// set-up has not produced it.
-func recognitionModel(t testing.TB) string {
-	t.Helper()
-	set, err := models.OpenDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := set.Path("face_recognition.onnx")
-	if errors.Is(err, models.ErrNotFetched) {
-		t.Skipf("recognition model not available (run make setup): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func loadFile(t testing.TB, path string) *Net {
 	t.Helper()
@@ -43,29 +23,13 @@ func loadFile(t testing.TB, path string) *Net {
 	return n
 }
 
-func readF32(t testing.TB, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b)%4 != 0 {
-		t.Fatalf("%s: %d bytes, not whole float32 values", path, len(b))
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
-
 // TestGolden runs the reference crops (RGB, HWC, 0..255) through the
 // converted recogniser on oneDNN and compares with the reference
 // implementation's outputs.
 func TestGolden(t *testing.T) {
-	n := loadFile(t, recognitionModel(t))
+	n := loadFile(t, lanedtest.RecognitionModel(t))
 	dir := filepath.Join("..", "..", "..", "testdata", "golden", "face-recognition")
-	in, want := readF32(t, filepath.Join(dir, "input-rgb-150.f32")), readF32(t, filepath.Join(dir, "reference-embedding-128.f32"))
+	in, want := lanedtest.ReadF32(t, filepath.Join(dir, "input-rgb-150.f32")), lanedtest.ReadF32(t, filepath.Join(dir, "reference-embedding-128.f32"))
 	const side, dim = 150, 128
 	crops := len(want) / dim
 	if crops == 0 || len(in) != crops*side*side*3 {
@@ -96,7 +60,7 @@ func TestGolden(t *testing.T) {
 // BenchmarkForward is one recogniser pass on oneDNN; BenchmarkEmbed in the
 // parent package is the same chip through the OpenCV path.
 func BenchmarkForward(b *testing.B) {
-	n := loadFile(b, recognitionModel(b))
+	n := loadFile(b, lanedtest.RecognitionModel(b))
 	in := make([]float32, volume(n.InputShape()))
 	for i := range in {
 		in[i] = float32(i % 251)

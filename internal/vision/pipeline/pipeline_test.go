@@ -12,12 +12,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"gocv.io/x/gocv"
 
+	"github.com/laned/laned/internal/lanedtest"
 	"github.com/laned/laned/internal/models"
 	"github.com/laned/laned/internal/vision/align"
 	"github.com/laned/laned/internal/vision/detect"
@@ -269,7 +268,7 @@ func BenchmarkAlignEmbed(b *testing.B) {
 			face := fr.Faces[0].Face
 			chip := gocv.NewMat()
 			defer chip.Close()
-			cpu0 := cpuTime(b)
+			cpu0 := lanedtest.CPUTime(b)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if err := align.Chip(img, face, &chip); err != nil {
@@ -281,17 +280,9 @@ func BenchmarkAlignEmbed(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/face")
-			b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/face")
+			b.ReportMetric(float64((lanedtest.CPUTime(b)-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/face")
 		})
 	}
-}
-
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkPipeline1080p3Faces is one 1920×1080 frame with three faces end

@@ -1,0 +1,58 @@
+package lanedtest
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/laned/laned/internal/models"
+)
+
+// RecognitionModel returns the path of the verified converted recognition
+// model, skipping the test when set-up has not produced it and failing it
+// when the file is present but altered.
+func RecognitionModel(t testing.TB) string {
+	t.Helper()
+	set, err := models.OpenDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := set.Path("face_recognition.onnx")
+	if errors.Is(err, models.ErrNotFetched) {
+		t.Skipf("recognition model not available (run make setup): %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// ReadF32 reads a file of little-endian float32 values.
+func ReadF32(t testing.TB, path string) []float32 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b)%4 != 0 {
+		t.Fatalf("%s: %d bytes, not whole float32 values", path, len(b))
+	}
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// CPUTime is the process's user+system CPU time, all threads.
+func CPUTime(t testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
