@@ -5,12 +5,28 @@ import (
 	"errors"
 	"math"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/laned/laned/internal/models"
 )
+
+// ModelDir returns the model cache (models.Dir: $LANED_MODEL_DIR, else
+// this checkout's models/cache), skipping the test when set-up has not
+// fetched the detector models into it.
+func ModelDir(t testing.TB) string {
+	t.Helper()
+	dir, err := models.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "blazeface")); err != nil {
+		t.Skipf("model cache %s absent (run `laned models fetch`): %v", dir, err)
+	}
+	return dir
+}
 
 // RecognitionModel returns the path of the verified converted recognition
 // model, skipping the test when set-up has not produced it and failing it

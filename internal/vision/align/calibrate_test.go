@@ -12,6 +12,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/laned/laned/internal/lanedtest"
 	"github.com/laned/laned/internal/vision"
 	"github.com/laned/laned/internal/vision/detect"
 	"github.com/laned/laned/internal/vision/imageio"
@@ -19,17 +20,8 @@ import (
 
 var repoRoot = filepath.Join("..", "..", "..")
 
-func modelDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("LANED_MODEL_DIR")
-	if dir == "" {
-		dir = filepath.Join(repoRoot, "models", "cache")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "blazeface")); err != nil {
-		t.Skipf("model cache %s absent (run `laned models fetch`): %v", dir, err)
-	}
-	return dir
-}
+// modelDir is the model cache; tests that need it skip when it is absent.
+func modelDir(t testing.TB) string { return lanedtest.ModelDir(t) }
 
 func johns(t testing.TB) []string {
 	t.Helper()
