@@ -3,6 +3,7 @@ package lanedtest
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -71,4 +72,19 @@ func CPUTime(t testing.TB) time.Duration {
 		t.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// RSS is the process's resident set size in bytes (Linux /proc), the
+// figure that shows leaked C++ memory the Go GC cannot see.
+func RSS(t testing.TB) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skipf("no /proc/self/statm: %v", err)
+	}
+	var size, res int64
+	if _, err := fmt.Sscan(string(b), &size, &res); err != nil {
+		t.Fatalf("parse /proc/self/statm: %v", err)
+	}
+	return res * int64(os.Getpagesize())
 }

@@ -2,7 +2,6 @@ package detect
 
 import (
 	"errors"
-	"fmt"
 	"image"
 	"math"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/laned/laned/internal/lanedtest"
 	"github.com/laned/laned/internal/vision"
 )
 
@@ -291,19 +291,6 @@ func TestDetectConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-// rss is the resident set size in bytes (Linux).
-func rss(t testing.TB) int64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Skipf("no /proc/self/statm: %v", err)
-	}
-	var size, res int64
-	if _, err := fmt.Sscan(string(b), &size, &res); err != nil {
-		t.Fatal(err)
-	}
-	return res * int64(os.Getpagesize())
-}
-
 // TestDetectFlatMemory runs Detect (with tiles) in a loop and checks that
 // resident memory stays flat: a leaked blob or output Mat per pass would
 // grow it by tens of MB (C++ memory is invisible to the Go GC).
@@ -322,10 +309,10 @@ func TestDetectFlatMemory(t *testing.T) {
 		}
 	}
 	run(20) // warm up allocators and OpenCV's buffers
-	before := rss(t)
+	before := lanedtest.RSS(t)
 	const n = 150
 	run(n)
-	grown := rss(t) - before
+	grown := lanedtest.RSS(t) - before
 	t.Logf("RSS %.1f MB → grew %.2f MB over %d detections (%d passes each)", float64(before)/1e6, float64(grown)/1e6, n, 1+len(d.tiles(1280, 720)))
 	if grown > 8<<20 {
 		t.Errorf("RSS grew by %d bytes over %d detections: a Mat leaks", grown, n)

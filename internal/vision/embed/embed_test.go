@@ -5,10 +5,8 @@ import (
 	"image"
 	"image/color"
 	"math"
-	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -162,28 +160,18 @@ func TestEmbedMemoryFlat(t *testing.T) {
 		e.Embed(chip)
 	}
 	runtime.GC()
-	before := rssKB(t)
+	before := int(lanedtest.RSS(t) / 1024)
 	for i := 0; i < 400; i++ {
 		if _, err := e.Embed(chip); err != nil {
 			t.Fatal(err)
 		}
 	}
 	runtime.GC()
-	grow := rssKB(t) - before
+	grow := int(lanedtest.RSS(t)/1024) - before
 	t.Logf("RSS growth over 400 embeddings: %d KiB", grow)
 	if grow > 8<<10 { // a leaked 1×3×150×150 float blob alone is 264 KiB per call
 		t.Fatalf("RSS grew %d KiB over 400 embeddings", grow)
 	}
-}
-
-func rssKB(t testing.TB) int {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Skip("no /proc/self/statm")
-	}
-	f := strings.Fields(string(b))
-	pages, _ := strconv.Atoi(f[1])
-	return pages * os.Getpagesize() / 1024
 }
 
 // BenchmarkEmbed is one face: chip → template, on each engine in the same

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -17,6 +16,8 @@ import (
 	"testing"
 
 	"gocv.io/x/gocv"
+
+	"github.com/laned/laned/internal/lanedtest"
 )
 
 // testImage is a w×h picture: red left half, blue right half, a gradient
@@ -365,22 +366,10 @@ func TestDecodeOwnsPixels(t *testing.T) {
 	}
 	loop(10)
 	runtime.GC()
-	before := rssBytes(t)
+	before := lanedtest.RSS(t)
 	loop(40) // 40 × 2.7 MB of BGR pixels
 	runtime.GC()
-	if grown := rssBytes(t) - before; grown > 16<<20 {
+	if grown := lanedtest.RSS(t) - before; grown > 16<<20 {
 		t.Errorf("RSS grew %d bytes over 40 decodes: a Mat leaks", grown)
 	}
-}
-
-func rssBytes(t *testing.T) int64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Skipf("no /proc/self/statm: %v", err)
-	}
-	var size, res int64
-	if _, err := fmt.Sscan(string(b), &size, &res); err != nil {
-		t.Fatal(err)
-	}
-	return res * int64(os.Getpagesize())
 }

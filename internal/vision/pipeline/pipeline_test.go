@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -213,27 +212,18 @@ func TestMemoryFlat(t *testing.T) {
 		p.Process(small)
 	}
 	runtime.GC()
-	before := rssKB()
+	before := int(lanedtest.RSS(t) / 1024)
 	for i := 0; i < 150; i++ {
 		if _, err := p.Process(small); err != nil {
 			t.Fatal(err)
 		}
 	}
 	runtime.GC()
-	grow := rssKB() - before
+	grow := int(lanedtest.RSS(t)/1024) - before
 	t.Logf("RSS growth over 150 frames: %d KiB", grow)
 	if grow > 12<<10 {
 		t.Fatalf("RSS grew %d KiB over 150 frames", grow)
 	}
-}
-
-func rssKB() int {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	pages, _ := strconv.Atoi(strings.Fields(string(b))[1])
-	return pages * os.Getpagesize() / 1024
 }
 
 // benchFrame loads a frame made by internal/bench (mkframes), skipping
