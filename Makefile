@@ -20,7 +20,7 @@ MODEL_DIR  := models/cache
 APT_PKGS   := build-essential pkg-config libopencv-dev libdnnl-dev mosquitto ca-certificates git
 APT_BENCH  := python3-faiss python3-numpy
 
-.PHONY: all setup deps go-check build models demo test test-short bench fuzz clean
+.PHONY: all setup deps go-check build models demo test test-short lint race bench fuzz clean
 
 all: build
 
@@ -76,8 +76,25 @@ demo: setup
 # passively. Benchmarks and the daemon keep the default: one team, and
 # spinning between a net's layers is what makes it fast.
 TEST_ENV := LANED_MODEL_DIR=$(abspath $(MODEL_DIR)) OMP_WAIT_POLICY=passive
-test: setup
+test: setup lint race
 	$(TEST_ENV) $(GO) test -count=1 -timeout 30m ./...
+
+# lint runs go vet and staticcheck, pinned (2026.2.2 knows Go 1.26),
+# installed from the Go module proxy into bin/ once.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := bin/staticcheck-$(STATICCHECK_VERSION)
+$(STATICCHECK):
+	@mkdir -p bin
+	GOBIN=$(abspath bin/.staticcheck) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv bin/.staticcheck/staticcheck $@ && rmdir bin/.staticcheck
+lint: $(STATICCHECK)
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+# race runs the short suite under the race detector (the long soak,
+# power-cut and chaos tests skip themselves with -short).
+race: build
+	$(TEST_ENV) $(GO) test -race -short -count=1 -timeout 20m ./...
 
 test-short: build
 	$(TEST_ENV) $(GO) test -short -count=1 ./...

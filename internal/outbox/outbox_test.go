@@ -42,14 +42,13 @@ func (l *logBuf) String() string {
 }
 
 type fixture struct {
-	path  string
-	clk   *clock.Fake
-	logs  *logBuf
-	opts  Options
-	ob    *Outbox
-	tb    testing.TB
-	ctx   context.Context
-	close bool
+	path string
+	clk  *clock.Fake
+	logs *logBuf
+	opts Options
+	ob   *Outbox
+	tb   testing.TB
+	ctx  context.Context
 }
 
 func newFixture(tb testing.TB, mod func(*Options)) *fixture {

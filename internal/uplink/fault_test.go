@@ -115,7 +115,7 @@ type laneState struct {
 	path      string
 	mu        sync.Mutex
 	committed map[string]uint64 // id → seq, as logged by the lane process
-	kills     int
+	kills     atomic.Int64      // written by the lane's goroutine, read by the test's
 }
 
 func (l *laneState) count() int {
@@ -163,7 +163,7 @@ func (l *laneState) runLane(t *testing.T, broker, rate string, drain bool, kill 
 	case <-kill:
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-exited
-		l.kills++
+		l.kills.Add(1)
 		return false, nil
 	case err := <-exited:
 		return drained, err
@@ -189,7 +189,7 @@ func TestFault(t *testing.T) {
 	total := func() (n, kills int) {
 		for _, l := range lanes {
 			n += l.count()
-			kills += l.kills
+			kills += int(l.kills.Load())
 		}
 		return
 	}
@@ -264,7 +264,11 @@ func TestFault(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) || t.Failed() {
+			// Stop the chaos and the lanes before failing: their goroutines
+			// report through t, which must not happen after the test returns.
 			close(stop)
+			chaos.Wait()
+			lanesWG.Wait()
 			t.Fatalf("chaos did not reach the plan in time: %d summaries, %d lane kills, %d broker kills, %d cuts", n, kills, brokerKills.Load(), cuts.Load())
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -389,7 +393,7 @@ func TestFault(t *testing.T) {
 		hardKill, len(missing), n, len(ms), len(seen), dups, 100*float64(dups)/float64(max(1, len(ms))), extra, kills, brokerKills.Load(), cuts.Load(), disorder, checks,
 		chaosTime.Round(time.Second), time.Since(start).Round(time.Second))
 	for _, l := range lanes {
-		t.Logf("lane %s: %d committed, %d SIGKILLs", l.name, l.count(), l.kills)
+		t.Logf("lane %s: %d committed, %d SIGKILLs", l.name, l.count(), l.kills.Load())
 	}
 }
 

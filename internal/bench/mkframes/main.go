@@ -171,7 +171,7 @@ func makeFrame(f Frame, srcDir string, made map[string]gocv.Mat) (gocv.Mat, erro
 	} else {
 		in = made[f.From] // owned by made
 	}
-	cur := in
+	var cur gocv.Mat
 	if c := f.Crop; c != nil {
 		if c.W <= 0 || c.H <= 0 || c.X < 0 || c.Y < 0 || c.X+c.W > in.Cols() || c.Y+c.H > in.Rows() {
 			return gocv.Mat{}, fmt.Errorf("crop %+v outside the %dx%d input", *c, in.Cols(), in.Rows())

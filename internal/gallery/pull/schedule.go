@@ -55,7 +55,8 @@ func (s *Scheduler) Next(now time.Time) time.Time {
 	}
 }
 
-// Run waits for each night's run until ctx ends; it returns ctx's error.
+// Run waits for each night's run until ctx ends; then it returns nil (the
+// lifecycle contract of package internal). A bad schedule is an error at once.
 func (s *Scheduler) Run(ctx context.Context) error {
 	if s.Clock == nil || s.Job == nil || s.Length <= 0 || s.Start < 0 || s.Start >= 24*time.Hour {
 		return errors.New("gallery sync schedule: need a clock, a job, 0 <= start < 24h and a positive window length")
@@ -75,7 +76,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return nil
 		case <-t.C():
 		}
 		err := s.Job(ctx)
@@ -86,7 +87,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			continue
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil
 		}
 		_, end := s.window(now)
 		if start, _ := s.window(now); now.Before(start) {

@@ -76,8 +76,28 @@ func TestSchedulerRunRetriesInWindow(t *testing.T) {
 	}
 	fc.BlockUntil(1)
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run returned %v", err)
+	if err := <-done; err != nil {
+		t.Fatalf("Run returned %v on cancel, want nil", err)
+	}
+}
+
+// TestSchedulerCancelDuringJob: a cancel that lands while the job runs
+// (the job sees it and fails) also ends Run with nil.
+func TestSchedulerCancelDuringJob(t *testing.T) {
+	fc := clock.NewFake(time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC))
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Scheduler{Clock: fc, Location: time.UTC, Start: 2 * time.Hour, Length: time.Hour,
+		Rand: func(int64) int64 { return 0 },
+		Job:  func(ctx context.Context) error { cancel(); <-ctx.Done(); return ctx.Err() }}
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	fc.BlockUntil(1)
+	fc.Advance(time.Hour)
+	if err := <-done; err != nil {
+		t.Fatalf("Run returned %v, want nil", err)
+	}
+	if err := (&Scheduler{}).Run(context.Background()); err == nil {
+		t.Fatal("Run of an empty schedule: no error")
 	}
 }
 

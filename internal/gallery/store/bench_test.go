@@ -161,7 +161,7 @@ func BenchmarkBundle(b *testing.B) {
 		importFile(b, s, path)
 		b.Run(fmt.Sprintf("load/n=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				ix, _, err := s.LoadIndex(bigModel, bigDim, testNow)
+				ix, _, err := s.LoadIndex(context.Background(), bigModel, bigDim, testNow)
 				if err != nil || ix.Len() != n {
 					b.Fatal(err)
 				}
@@ -253,7 +253,7 @@ func bigLoadChild(t *testing.T, db string) {
 		}
 	}()
 	start, cpu0 := time.Now(), lanedtest.CPUTime(t)
-	ix, _, err := s.LoadIndex(bigModel, bigDim, testNow)
+	ix, _, err := s.LoadIndex(context.Background(), bigModel, bigDim, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func ExampleStore_Import() {
 	})
 	fmt.Println("imported version", m.Version, err)
 
-	ix, _, _ := s.LoadIndex("demo", 2, now)
+	ix, _, _ := s.LoadIndex(context.Background(), "demo", 2, now)
 	var live match.Live
 	live.Swap(ix) // readers of live.Load() move to the new index
 	res, _ := live.Load().Search([]float32{0.1, 0.9}, 1)

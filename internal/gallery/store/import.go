@@ -12,6 +12,7 @@ import (
 
 	"github.com/laned/laned/internal/gallery/bundle"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // DefaultBatch is how many records one import transaction writes.
@@ -128,7 +129,7 @@ func (s *Store) Import(ctx context.Context, src io.Reader, v bundle.VerifyOption
 // abandon removes a generation that will not be activated.
 func (s *Store) abandon(g uint64) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(genName(g)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+		if err := tx.DeleteBucket(genName(g)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 			return err
 		}
 		return tx.Bucket(bktMeta).Delete(keyWriting)

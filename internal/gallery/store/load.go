@@ -1,9 +1,11 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/laned/laned/internal/gallery/bundle"
@@ -40,10 +42,38 @@ func (s *Store) Each(fn func(*bundle.Record) error) (*bundle.Manifest, error) {
 // LoadIndex builds a match index of the active gallery for a recogniser
 // with the given model id and dimension, leaving out subjects whose
 // validity window does not contain now. The caller keeps serving its old
-// index until this returns, then swaps (match.Live.Swap).
-func (s *Store) LoadIndex(modelID string, dim int, now time.Time) (*match.Index, *bundle.Manifest, error) {
+// index until this returns, then swaps (package gallery/active). A
+// cancelled ctx stops the walk with ctx's error.
+func (s *Store) LoadIndex(ctx context.Context, modelID string, dim int, now time.Time) (*match.Index, *bundle.Manifest, error) {
+	l, err := s.Load(ctx, modelID, dim, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.Index, l.Manifest, nil
+}
+
+// Loaded is what Load built.
+type Loaded struct {
+	Index    *match.Index
+	Manifest *bundle.Manifest
+	// NextBoundary is the earliest valid_from or valid_until of a stored
+	// subject after now: the index must be rebuilt then. Zero: none.
+	NextBoundary time.Time
+	Skipped      int // subjects outside their validity window at now
+}
+
+// Load is LoadIndex that also reports when the index stops being right.
+func (s *Store) Load(ctx context.Context, modelID string, dim int, now time.Time) (Loaded, error) {
 	var b *match.Builder
 	skipped := 0
+	var next atomic.Int64 // earliest boundary after now, unix seconds; 0: none (decode runs on all cores)
+	after := func(v int64) {
+		for cur := next.Load(); v > now.Unix() && (cur == 0 || v < cur); cur = next.Load() {
+			if next.CompareAndSwap(cur, v) {
+				return
+			}
+		}
+	}
 	start := func(m *bundle.Manifest, count uint64) error {
 		if m.ModelID != modelID || m.Dim != dim {
 			return fmt.Errorf("%w: active gallery version %d was made for %q (%d-D), lane runs %q (%d-D)", bundle.ErrModel, m.Version, m.ModelID, m.Dim, modelID, dim)
@@ -58,6 +88,8 @@ func (s *Store) LoadIndex(modelID string, dim int, now time.Time) (*match.Index,
 			if err != nil {
 				return err
 			}
+			after(sc.ValidFrom)
+			after(sc.ValidUntil)
 			if (sc.ValidFrom != 0 && unix < sc.ValidFrom) || (sc.ValidUntil != 0 && unix >= sc.ValidUntil) {
 				c.flat = flat[:len(c.flat)]
 				c.skipped++
@@ -69,6 +101,9 @@ func (s *Store) LoadIndex(modelID string, dim int, now time.Time) (*match.Index,
 			return nil
 		},
 		func(c *chunk) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			skipped += c.skipped
 			off := 0
 			for i, subj := range c.subjects {
@@ -82,14 +117,18 @@ func (s *Store) LoadIndex(modelID string, dim int, now time.Time) (*match.Index,
 			return nil
 		})
 	if err != nil {
-		return nil, nil, err
+		return Loaded{}, err
 	}
 	ix, err := b.Build()
 	if err != nil {
-		return nil, nil, fmt.Errorf("load gallery: %w", err)
+		return Loaded{}, fmt.Errorf("load gallery: %w", err)
 	}
 	s.log.Info("gallery index built", "version", m.Version, "templates", ix.Len(), "subjects", ix.Subjects(), "outside_validity", skipped)
-	return ix, m, nil
+	l := Loaded{Index: ix, Manifest: m, Skipped: skipped}
+	if v := next.Load(); v != 0 {
+		l.NextBoundary = time.Unix(v, 0)
+	}
+	return l, nil
 }
 
 // walk decrypts the active generation's records on all cores: decode

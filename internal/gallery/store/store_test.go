@@ -57,7 +57,7 @@ func TestImportFullThenDelta(t *testing.T) {
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
-	ix, m, err := s.LoadIndex(testModel, testDim, testNow)
+	ix, m, err := s.LoadIndex(t.Context(), testModel, testDim, testNow)
 	if err != nil || ix.Subjects() != 30 || m.Version != 2 {
 		t.Fatalf("LoadIndex: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestImportFullThenDelta(t *testing.T) {
 	if err != nil || res[0].Subject != add1.Subject {
 		t.Fatalf("search: %+v %v", res, err)
 	}
-	if _, _, err := s.LoadIndex("other", testDim, testNow); !errors.Is(err, bundle.ErrModel) {
+	if _, _, err := s.LoadIndex(t.Context(), "other", testDim, testNow); !errors.Is(err, bundle.ErrModel) {
 		t.Fatalf("LoadIndex for another model: %v", err)
 	}
 	if g := generations(t, s); g != 1 {
@@ -267,7 +267,7 @@ func TestSwappedRecordsRefused(t *testing.T) {
 	if _, err := s.Each(func(*bundle.Record) error { return nil }); !errors.Is(err, ErrWrongKey) {
 		t.Fatalf("swapped records: %v", err)
 	}
-	if _, _, err := s.LoadIndex(testModel, testDim, testNow); !errors.Is(err, ErrWrongKey) {
+	if _, _, err := s.LoadIndex(t.Context(), testModel, testDim, testNow); !errors.Is(err, ErrWrongKey) {
 		t.Fatalf("swapped records, LoadIndex: %v", err)
 	}
 }

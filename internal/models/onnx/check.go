@@ -588,14 +588,14 @@ func (c *checker) gemm(n *NodeProto, a attrs) ([]int64, error) {
 	case 1:
 		k, outN = w[1], w[0]
 	default:
-		return nil, errors.New("transB must be 0 or 1")
+		return nil, errors.New("gemm transB must be 0 or 1")
 	}
 	if k != x[1] {
-		return nil, fmt.Errorf("B %v does not take input %v", w, x)
+		return nil, fmt.Errorf("gemm B %v does not take input %v", w, x)
 	}
 	if len(in) == 3 {
 		if _, isConst := c.consts[n.Input[2]]; !isConst || !slices.Equal(in[2], []int64{outN}) {
-			return nil, fmt.Errorf("C must be a constant of shape [%d], got %v", outN, in[2])
+			return nil, fmt.Errorf("gemm C must be a constant of shape [%d], got %v", outN, in[2])
 		}
 	}
 	return []int64{x[0], outN}, nil
