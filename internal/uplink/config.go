@@ -22,8 +22,10 @@ type Config struct {
 	Brokers []string `yaml:"brokers"`
 	// Prefix starts every topic: {prefix}/{site}/{lane}/... Default "laned".
 	Prefix string `yaml:"prefix"`
-	Site   string `yaml:"site"`
-	Lane   string `yaml:"lane"`
+	// Site and Lane are the lane's identity: top-level keys of laned's
+	// config (package config copies them here), not uplink keys.
+	Site string `yaml:"-"`
+	Lane string `yaml:"-"`
 	// ClientID defaults to laned-{site}-{lane}.
 	ClientID string `yaml:"client_id"`
 	Username string `yaml:"username"`
@@ -48,9 +50,6 @@ type Config struct {
 	// MaxPayload refuses (and quarantines) larger payloads before they
 	// reach the broker. Default 64 KiB.
 	MaxPayload int `yaml:"max_payload"`
-	// HealthInterval is how often a health report is queued; 0 takes the
-	// default 60s, negative disables it.
-	HealthInterval time.Duration `yaml:"health_interval"`
 }
 
 // TLSConfig enables TLS for ssl:// brokers.
@@ -64,10 +63,10 @@ type TLSConfig struct {
 
 var reTopicPart = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-// ParseConfig reads YAML strictly (unknown keys are errors), applies
-// defaults and validates.
-func ParseConfig(b []byte) (Config, error) {
-	var c Config
+// ParseConfig reads an uplink section strictly (unknown keys are errors)
+// for the lane site/lane, applies defaults and validates.
+func ParseConfig(b []byte, site, lane string) (Config, error) {
+	c := Config{Site: site, Lane: lane}
 	d := yaml.NewDecoder(bytes.NewReader(b))
 	d.KnownFields(true)
 	if err := d.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
@@ -97,7 +96,6 @@ func (c Config) WithDefaults() Config {
 	def(&c.ConnectTimeout, 10*time.Second)
 	def(&c.BackoffMin, 500*time.Millisecond)
 	def(&c.BackoffMax, time.Minute)
-	def(&c.HealthInterval, time.Minute)
 	if c.InFlight == 0 {
 		c.InFlight = 64
 	}
@@ -110,7 +108,8 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate checks a config after WithDefaults; errors name the field.
+// Validate checks a config after WithDefaults; errors name the field. It
+// reads no file: CheckFiles does (for `laned check` and New).
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, a ...any) {
@@ -168,14 +167,6 @@ func (c Config) Validate() error {
 	if !anyTLS && (c.TLS.CA != "" || c.TLS.Cert != "") {
 		bad("tls", "TLS files are set but no broker URL uses ssl://, tls:// or mqtts://")
 	}
-	for _, f := range []struct{ name, path string }{{"tls.ca", c.TLS.CA}, {"tls.cert", c.TLS.Cert}, {"tls.key", c.TLS.Key}, {"password_file", c.PasswordFile}} {
-		if f.path == "" {
-			continue
-		}
-		if _, err := os.Stat(f.path); err != nil {
-			bad(f.name, "%v", err)
-		}
-	}
 	pos := func(field string, d, min time.Duration) {
 		if d < min {
 			bad(field, "%s, must be at least %s", d, min)
@@ -186,9 +177,6 @@ func (c Config) Validate() error {
 	pos("backoff_min", c.BackoffMin, time.Millisecond)
 	if c.BackoffMax < c.BackoffMin {
 		bad("backoff_max", "%s is below backoff_min %s", c.BackoffMax, c.BackoffMin)
-	}
-	if c.HealthInterval > 0 && c.HealthInterval < time.Second {
-		bad("health_interval", "%s, must be at least 1s (or negative to disable)", c.HealthInterval)
 	}
 	if c.KeepAlive > 65535*time.Second {
 		bad("keepalive", "%s exceeds MQTT's 65535 s", c.KeepAlive)
@@ -201,6 +189,20 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPayload < 1 || c.MaxPayload > 256<<20-1 {
 		bad("max_payload", "%d, must be 1..%d (MQTT limit)", c.MaxPayload, 256<<20-1)
+	}
+	return errors.Join(errs...)
+}
+
+// CheckFiles checks that the files the config names exist.
+func (c Config) CheckFiles() error {
+	var errs []error
+	for _, f := range []struct{ name, path string }{{"tls.ca", c.TLS.CA}, {"tls.cert", c.TLS.Cert}, {"tls.key", c.TLS.Key}, {"password_file", c.PasswordFile}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			errs = append(errs, fmt.Errorf("uplink.%s: %v", f.name, err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -18,8 +18,6 @@ func TestParseConfig(t *testing.T) {
 	good := `
 brokers: [ssl://broker-a.example:8883, ssl://broker-b.example:8883]
 prefix: border/exit
-site: north-crossing
-lane: L2
 username: lane-l2
 password: s3cret
 tls: {ca: ` + ca + `}
@@ -28,7 +26,7 @@ in_flight: 32
 backoff_min: 1s
 backoff_max: 2m
 `
-	c, err := ParseConfig([]byte(good))
+	c, err := ParseConfig([]byte(good), "north-crossing", "L2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,22 +36,21 @@ backoff_max: 2m
 	}
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"empty", ``, "uplink.brokers: at least one broker"},
-		{"unknown key", "brokers: [tcp://a:1]\nsite: s\nlane: l\nbrokr: x", "field brokr not found"},
-		{"bad scheme", "brokers: [http://a:1]\nsite: s\nlane: l", `uplink.brokers[0]: scheme "http"`},
-		{"no port", "brokers: [tcp://a]\nsite: s\nlane: l", "uplink.brokers[0]: \"tcp://a\" has no port"},
-		{"wildcard lane", "brokers: [tcp://a:1]\nsite: s\nlane: '#'", "uplink.lane:"},
-		{"empty prefix level", "brokers: [tcp://a:1]\nsite: s\nlane: l\nprefix: a//b", "uplink.prefix:"},
-		{"password without user", "brokers: [tcp://a:1]\nsite: s\nlane: l\npassword: x", "uplink.username: a password needs a username"},
-		{"cert without key", "brokers: [ssl://a:1]\nsite: s\nlane: l\ntls: {cert: " + ca + "}", "uplink.tls.cert: tls.cert and tls.key go together"},
-		{"missing CA file", "brokers: [ssl://a:1]\nsite: s\nlane: l\ntls: {ca: /nonexistent/ca.pem}", "uplink.tls.ca: stat /nonexistent/ca.pem"},
-		{"tls files without tls url", "brokers: [tcp://a:1]\nsite: s\nlane: l\ntls: {ca: " + ca + "}", "uplink.tls: TLS files are set"},
-		{"window", "brokers: [tcp://a:1]\nsite: s\nlane: l\nin_flight: 70000", "uplink.in_flight: 70000"},
-		{"bad duration", "brokers: [tcp://a:1]\nsite: s\nlane: l\nkeepalive: soon", "line 4: cannot unmarshal !!str `soon` into time.Duration"},
-		{"backoff order", "brokers: [tcp://a:1]\nsite: s\nlane: l\nbackoff_min: 1m\nbackoff_max: 1s", "uplink.backoff_max: 1s is below backoff_min 1m0s"},
-		{"jitter", "brokers: [tcp://a:1]\nsite: s\nlane: l\njitter: 1.5", "uplink.jitter: 1.5"},
+		{"unknown key", "brokers: [tcp://a:1]\nbrokr: x", "field brokr not found"},
+		{"site is not an uplink key", "brokers: [tcp://a:1]\nsite: s", "field site not found"},
+		{"bad scheme", "brokers: [http://a:1]", `uplink.brokers[0]: scheme "http"`},
+		{"no port", "brokers: [tcp://a]", "uplink.brokers[0]: \"tcp://a\" has no port"},
+		{"empty prefix level", "brokers: [tcp://a:1]\nprefix: a//b", "uplink.prefix:"},
+		{"password without user", "brokers: [tcp://a:1]\npassword: x", "uplink.username: a password needs a username"},
+		{"cert without key", "brokers: [ssl://a:1]\ntls: {cert: " + ca + "}", "uplink.tls.cert: tls.cert and tls.key go together"},
+		{"tls files without tls url", "brokers: [tcp://a:1]\ntls: {ca: " + ca + "}", "uplink.tls: TLS files are set"},
+		{"window", "brokers: [tcp://a:1]\nin_flight: 70000", "uplink.in_flight: 70000"},
+		{"bad duration", "brokers: [tcp://a:1]\nkeepalive: soon", "line 2: cannot unmarshal !!str `soon` into time.Duration"},
+		{"backoff order", "brokers: [tcp://a:1]\nbackoff_min: 1m\nbackoff_max: 1s", "uplink.backoff_max: 1s is below backoff_min 1m0s"},
+		{"jitter", "brokers: [tcp://a:1]\njitter: 1.5", "uplink.jitter: 1.5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig([]byte(tc.yaml))
+			_, err := ParseConfig([]byte(tc.yaml), "s", "l")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want it to contain %q", err, tc.want)
 			}
@@ -62,12 +59,12 @@ backoff_max: 2m
 }
 
 func FuzzConfig(f *testing.F) {
-	f.Add([]byte("brokers: [tcp://a:1883]\nsite: s\nlane: l\n"))
-	f.Add([]byte("brokers: [ssl://a:8883, tcp://[::1]:1883]\nsite: s\nlane: l\nprefix: a/b\nin_flight: 1\njitter: 0.5\nkeepalive: 1h\n"))
-	f.Add([]byte("brokers: [tcp://a:1]\nsite: s\nlane: l\nhealth_interval: -1s\nmax_payload: 1\n"))
+	f.Add([]byte("brokers: [tcp://a:1883]\n"))
+	f.Add([]byte("brokers: [ssl://a:8883, tcp://[::1]:1883]\nprefix: a/b\nin_flight: 1\njitter: 0.5\nkeepalive: 1h\n"))
+	f.Add([]byte("brokers: [tcp://a:1]\nmax_payload: 1\n"))
 	f.Add([]byte("{brokers: !!binary AAAA}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := ParseConfig(b)
+		c, err := ParseConfig(b, "s", "l")
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("empty error")
@@ -132,4 +129,20 @@ func TestRetryWaitsOnTheClock(t *testing.T) {
 	<-attempts
 	st = waitStatus(t, p, 5*time.Second, "second retry scheduled", func(s Status) bool { return s.NextRetry.Sub(fake.Now()) == 20*time.Second })
 	_ = st
+}
+
+// TestValidateIsPure: Validate reads no file; CheckFiles names the missing
+// one; a wildcard lane (top-level identity) is refused by Validate.
+func TestValidateIsPure(t *testing.T) {
+	c := Config{Brokers: []string{"ssl://a:1"}, Site: "s", Lane: "l", TLS: TLSConfig{CA: "/nonexistent/ca.pem"}}.WithDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate looked at the file system: %v", err)
+	}
+	if err := c.CheckFiles(); err == nil || !strings.Contains(err.Error(), "uplink.tls.ca: stat /nonexistent/ca.pem") {
+		t.Errorf("CheckFiles: %v", err)
+	}
+	c.Lane = "#"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "uplink.lane:") {
+		t.Errorf("wildcard lane: %v", err)
+	}
 }

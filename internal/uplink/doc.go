@@ -6,7 +6,7 @@
 //
 //	{prefix}/{site}/{lane}/transactions  one summary per vehicle (outbox KindSummary)
 //	{prefix}/{site}/{lane}/events        faults and audit (KindEvent)
-//	{prefix}/{site}/{lane}/health        periodic health report (KindHealth, queued by the publisher)
+//	{prefix}/{site}/{lane}/health        periodic health report (KindHealth, queued by package health)
 //	{prefix}/{site}/{lane}/status        retained: "online" with the version at connect,
 //	                                     "offline" as the last will and at a clean shutdown
 //

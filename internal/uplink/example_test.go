@@ -9,13 +9,11 @@ import (
 func ExampleParseConfig() {
 	_, err := uplink.ParseConfig([]byte(`
 brokers: [ssl://broker.example]
-site: north
-lane: L2
 in_flight: 0
 password: s3cret
-`))
+`), "north", "L2")
 	fmt.Println(err)
-	c, _ := uplink.ParseConfig([]byte("brokers: [tcp://broker.example:1883]\nsite: north\nlane: L2\n"))
+	c, _ := uplink.ParseConfig([]byte("brokers: [tcp://broker.example:1883]\n"), "north", "L2")
 	fmt.Println(c.ClientID, c.InFlight, c.KeepAlive, c.BackoffMin, c.BackoffMax)
 	// Output:
 	// uplink.brokers[0]: "ssl://broker.example" has no port

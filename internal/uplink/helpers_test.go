@@ -41,7 +41,7 @@ func openOutbox(t testing.TB, path string) *outbox.Outbox {
 
 func testConfig(brokers ...string) Config {
 	return Config{Brokers: brokers, Prefix: "test", Site: "site1", Lane: "L1",
-		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond, HealthInterval: -1,
+		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
 		KeepAlive: 5 * time.Second, ConnectTimeout: 2 * time.Second}.WithDefaults()
 }
 

@@ -33,28 +33,23 @@ type Client interface {
 
 // Outbox is the part of *outbox.Outbox the publisher uses.
 type Outbox interface {
-	Enqueue(ctx context.Context, kind outbox.Kind, payload []byte) (outbox.Message, error)
 	PendingAfter(after uint64, max int) ([]outbox.Message, error)
 	Ack(seqs ...uint64) error
 	Reject(seq uint64, reason string) error
 	Quarantine(seq uint64, reason string) error
 	Notify() <-chan struct{}
-	Stats() outbox.Stats
 }
 
 // Options configure New.
 type Options struct {
 	Config  Config // after WithDefaults; New validates it
 	Outbox  Outbox
-	Version string       // laned's version, in status and health
+	Version string       // laned's version, in the status payload
 	Clock   clock.Clock  // default clock.Real
 	Logger  *slog.Logger // default slog.Default
 	// NewClient makes the client for one connection attempt. Default
 	// mqtt.NewClient.
 	NewClient func(*mqtt.ClientOptions) Client
-	// Health completes a periodic health report (cameras, sensors,
-	// gallery, temperature, disk); the publisher fills the rest.
-	Health func(*summary.Health)
 	// Rand returns a number in [0, 1) for jitter. Default math/rand/v2.
 	Rand func() float64
 }
@@ -67,11 +62,9 @@ type Publisher struct {
 	log      *slog.Logger
 	version  string
 	newCl    func(*mqtt.ClientOptions) Client
-	health   func(*summary.Health)
 	rnd      func() float64
 	tls      *tls.Config
 	password string
-	started  time.Time
 
 	stallSeq uint64 // head message of the last stalled sessions (Run's goroutine only)
 	stalls   int
@@ -92,8 +85,11 @@ func New(o Options) (*Publisher, error) {
 	if err := o.Config.Validate(); err != nil {
 		return nil, err
 	}
+	if err := o.Config.CheckFiles(); err != nil {
+		return nil, err
+	}
 	p := &Publisher{cfg: o.Config, ob: o.Outbox, clk: o.Clock, log: o.Logger, version: o.Version,
-		newCl: o.NewClient, health: o.Health, rnd: o.Rand, done: make(chan struct{})}
+		newCl: o.NewClient, rnd: o.Rand, done: make(chan struct{})}
 	if p.clk == nil {
 		p.clk = clock.Real{}
 	}
@@ -122,8 +118,7 @@ func New(o Options) (*Publisher, error) {
 		}
 		p.password = strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
 	}
-	p.started = p.clk.Now()
-	p.st = Status{State: StateStopped, Since: p.started}
+	p.st = Status{State: StateStopped, Since: p.clk.Now()}
 	return p, nil
 }
 
@@ -196,13 +191,6 @@ func (p *Publisher) Run(ctx context.Context) error {
 	p.mu.Unlock()
 	defer close(p.done)
 	defer cancel()
-
-	var wg sync.WaitGroup
-	if p.cfg.HealthInterval > 0 {
-		wg.Add(1)
-		go func() { defer wg.Done(); p.healthLoop(ctx) }()
-	}
-	defer wg.Wait()
 
 	for round := 0; ctx.Err() == nil; {
 		var lastErr error

@@ -61,9 +61,6 @@ type Status struct {
 	// the connection on them (the outbox quarantines after MaxAttempts).
 	Refused  uint64
 	Connects uint64 // successful connections
-	// HealthErrors counts health reports that could not be queued (the
-	// outbox refused them: disk full, bound); the publisher keeps running.
-	HealthErrors uint64
 }
 
 // String is one line for `laned status` and logs.

@@ -2,7 +2,6 @@ package uplink
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -147,48 +146,6 @@ func TestOversizePayloadIsQuarantined(t *testing.T) {
 	}
 	if !strings.Contains(st.LastError, "uplink refused") {
 		t.Errorf("status last error %q", st.LastError)
-	}
-}
-
-// failingEnqueue makes every Enqueue fail like a full disk.
-type failingEnqueue struct{ *outbox.Outbox }
-
-func (f failingEnqueue) Enqueue(context.Context, outbox.Kind, []byte) (outbox.Message, error) {
-	return outbox.Message{}, errors.New("outbox: storage error: no space left on device")
-}
-
-func TestKeepsRunningWhenEnqueueFails(t *testing.T) {
-	b := mosquittotest.Start(t, mosquittotest.Options{})
-	ob := openOutbox(t, "")
-	ob.Enqueue(context.Background(), outbox.KindSummary, transaction(t, "L1", 1))
-	cfg := testConfig(b.URL())
-	cfg.HealthInterval = time.Second
-	p := runPublisher(t, Options{Config: cfg, Outbox: failingEnqueue{ob}})
-	st := waitStatus(t, p, 10*time.Second, "health failures counted", func(s Status) bool { return s.HealthErrors >= 2 })
-	if st.State != StateConnected || st.Acked != 1 || !strings.Contains(st.LastError, "no space left") {
-		t.Errorf("status %+v", st)
-	}
-	ob.Enqueue(context.Background(), outbox.KindSummary, transaction(t, "L1", 2))
-	waitStatus(t, p, 10*time.Second, "still publishing", func(s Status) bool { return s.Acked == 2 })
-}
-
-func TestHealthReports(t *testing.T) {
-	b := mosquittotest.Start(t, mosquittotest.Options{})
-	sub := subscribe(t, b.URL(), "office-4", "test/+/+/health")
-	ob := openOutbox(t, "")
-	cfg := testConfig(b.URL())
-	cfg.HealthInterval = time.Second
-	temp := 41.5
-	runPublisher(t, Options{Config: cfg, Outbox: ob, Health: func(h *summary.Health) {
-		h.TemperatureC = &temp
-		h.Cameras = []summary.CameraHealth{{ID: "cam0", FPS: 25, Drops: 1}}
-	}})
-	ms := sub.waitFor(t, 10*time.Second, "a health report", func(ms []received) bool { return len(ms) > 0 })
-	if err := summary.ValidateJSON(ms[0].Payload); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(ms[0].Payload), `"temperature_c":41.5`) {
-		t.Errorf("health %s", ms[0].Payload)
 	}
 }
 
