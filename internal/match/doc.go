@@ -18,10 +18,8 @@
 //	b := match.NewBuilder(128, n)      // dimension, expected templates
 //	err := b.Add("subject-id", vec)    // once per template
 //	ix, err := b.Build()               // immutable, safe for concurrent use
-//	var live match.Live                // what the lane matches against
-//	old := live.Swap(ix)               // publish; searches in flight keep old
-//	rs, err := live.Load().Search(probe, k)
-//	rss, err := live.Load().SearchBatch(probes, k)
+//	rs, err := ix.Search(probe, k)
+//	rss, err := ix.SearchBatch(probes, k)
 //
 // Index.Exact is the plain float32 scan, the reference Search's recall is
 // measured against.
@@ -66,10 +64,10 @@
 //
 // # Swapping
 //
-// Build an Index aside while the lane keeps matching, then Live.Swap it in:
-// readers Load the pointer once per search and keep using what they loaded,
-// so a search in flight finishes on the index it started with, and the old
-// index is freed once no search holds it.
+// An Index is immutable. Package gallery/active builds one aside while the
+// lane keeps matching and swaps it in as part of a versioned snapshot: a
+// search in flight finishes on the index it started with, and the old index
+// is freed once no search holds it.
 //
 // # Benchmarks
 //

@@ -26,10 +26,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	var live match.Live
-	live.Swap(ix)
-
-	rs, err := live.Load().Search([]float32{0.5, 0.5, 0}, 2)
+	rs, err := ix.Search([]float32{0.5, 0.5, 0}, 2)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -40,32 +37,6 @@ func Example() {
 	// Output:
 	// alice score 0.781 distance 0.662
 	// bob score 0.707 distance 0.765
-}
-
-// Swap in a rebuilt index while searches go on: a search that loaded the
-// old index finishes on it.
-func ExampleLive() {
-	build := func(subject string) *match.Index {
-		b := match.NewBuilder(2, 1)
-		if err := b.Add(subject, []float32{1, 0}); err != nil {
-			panic(err)
-		}
-		ix, err := b.Build()
-		if err != nil {
-			panic(err)
-		}
-		return ix
-	}
-	var live match.Live
-	live.Swap(build("tonight's gallery"))
-
-	inFlight := live.Load()                       // a search starts
-	old := live.Swap(build("tomorrow's gallery")) // the nightly sync lands
-
-	a, _ := inFlight.Search([]float32{1, 0}, 1)
-	b, _ := live.Load().Search([]float32{1, 0}, 1)
-	fmt.Println(a[0].Subject, "|", b[0].Subject, "| old returned:", old == inFlight)
-	// Output: tonight's gallery | tomorrow's gallery | old returned: true
 }
 
 // Several probes (say, all faces of one vehicle) in one pass over the

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -349,47 +348,6 @@ func TestRecall100k(t *testing.T) {
 	if float64(own)/float64(mated) < 0.9 {
 		t.Errorf("synthetic gallery too hard: exact search finds only %d of %d mated probes", own, mated)
 	}
-}
-
-func TestLiveSwap(t *testing.T) {
-	var l Live
-	if l.Load() != nil {
-		t.Fatal("zero Live holds an index")
-	}
-	a := mustBuild(t, 2, map[string][][]float32{"old": {{1, 0}}})
-	b := mustBuild(t, 2, map[string][][]float32{"new": {{1, 0}}})
-	if old := l.Swap(a); old != nil {
-		t.Fatalf("first Swap returned %p", old)
-	}
-	inFlight := l.Load() // a search that started before the swap
-	if old := l.Swap(b); old != a {
-		t.Fatalf("Swap returned %p, want the old index %p", old, a)
-	}
-	if rs, _ := inFlight.Search([]float32{1, 0}, 1); rs[0].Subject != "old" {
-		t.Errorf("search in flight sees %q, want the old index", rs[0].Subject)
-	}
-	if rs, _ := l.Load().Search([]float32{1, 0}, 1); rs[0].Subject != "new" {
-		t.Errorf("search after swap sees %q", rs[0].Subject)
-	}
-
-	// Readers and a swapper at once (run with -race): every search sees a
-	// whole index, old or new.
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for range 500 {
-				rs, err := l.Load().Search([]float32{1, 0}, 1)
-				if err != nil || len(rs) != 1 || (rs[0].Subject != "old" && rs[0].Subject != "new") {
-					t.Errorf("search during swaps: %v %v", rs, err)
-					return
-				}
-			}
-		})
-	}
-	for i := range 500 {
-		l.Swap([]*Index{a, b}[i%2])
-	}
-	wg.Wait()
 }
 
 // TestTies: equal scores rank by subject id whatever the insertion order,

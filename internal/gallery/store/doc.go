@@ -17,7 +17,8 @@
 // Open refuses a wrong key by a stored key check value, before any record
 // is read. The layout is documented in docs/gallery-bundle.md.
 //
-// LoadIndex decrypts the active generation into a match.Index; the daemon
-// builds the new index while the old one keeps serving and swaps it in
-// with match.Live.
+// LoadIndex (and Load, which also reports the next validity boundary)
+// decrypts the active generation into a match.Index; package
+// gallery/active builds the new index while the old one keeps serving and
+// swaps it in as a versioned snapshot.
 package store

@@ -11,7 +11,6 @@ import (
 
 	"github.com/laned/laned/internal/gallery/bundle"
 	"github.com/laned/laned/internal/gallery/store"
-	"github.com/laned/laned/internal/match"
 )
 
 func ExampleStore_Import() {
@@ -42,9 +41,7 @@ func ExampleStore_Import() {
 	fmt.Println("imported version", m.Version, err)
 
 	ix, _, _ := s.LoadIndex(context.Background(), "demo", 2, now)
-	var live match.Live
-	live.Swap(ix) // readers of live.Load() move to the new index
-	res, _ := live.Load().Search([]float32{0.1, 0.9}, 1)
+	res, _ := ix.Search([]float32{0.1, 0.9}, 1)
 	fmt.Println(res[0].Subject)
 	// Output:
 	// imported version 7 <nil>
