@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -30,9 +31,12 @@ type Config struct {
 	ClientID string `yaml:"client_id"`
 	Username string `yaml:"username"`
 	// Password, or PasswordFile (first line) to keep it out of the config.
-	Password     string    `yaml:"password"`
-	PasswordFile string    `yaml:"password_file"`
-	TLS          TLSConfig `yaml:"tls"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+	// PasswordCredential names a systemd credential holding the password
+	// ($CREDENTIALS_DIRECTORY/NAME, first line).
+	PasswordCredential string    `yaml:"password_credential"`
+	TLS                TLSConfig `yaml:"tls"`
 	// KeepAlive is the MQTT keepalive. Default 30s.
 	KeepAlive time.Duration `yaml:"keepalive"`
 	// ConnectTimeout bounds one connection attempt. Default 10s.
@@ -155,10 +159,13 @@ func (c Config) Validate() error {
 	if c.ClientID == "" || len(c.ClientID) > 128 {
 		bad("client_id", "%q must be 1..128 bytes", c.ClientID)
 	}
-	if c.Password != "" && c.PasswordFile != "" {
-		bad("password_file", "set either password or password_file, not both")
+	if n := btoi(c.Password != "") + btoi(c.PasswordFile != "") + btoi(c.PasswordCredential != ""); n > 1 {
+		bad("password_file", "set one of password, password_file and password_credential")
 	}
-	if (c.Password != "" || c.PasswordFile != "") && c.Username == "" {
+	if strings.ContainsAny(c.PasswordCredential, "/\x00") || c.PasswordCredential == ".." {
+		bad("password_credential", "%q is not a credential name", c.PasswordCredential)
+	}
+	if (c.Password != "" || c.PasswordFile != "" || c.PasswordCredential != "") && c.Username == "" {
 		bad("username", "a password needs a username")
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
@@ -193,10 +200,33 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// passwordPath is the file holding the password, if any.
+func (c Config) passwordPath() (string, error) {
+	if c.PasswordCredential == "" {
+		return c.PasswordFile, nil
+	}
+	dir := os.Getenv("CREDENTIALS_DIRECTORY")
+	if dir == "" {
+		return "", fmt.Errorf("uplink.password_credential %q: $CREDENTIALS_DIRECTORY is not set (no LoadCredential= in the unit?)", c.PasswordCredential)
+	}
+	return filepath.Join(dir, c.PasswordCredential), nil
+}
+
 // CheckFiles checks that the files the config names exist.
 func (c Config) CheckFiles() error {
 	var errs []error
-	for _, f := range []struct{ name, path string }{{"tls.ca", c.TLS.CA}, {"tls.cert", c.TLS.Cert}, {"tls.key", c.TLS.Key}, {"password_file", c.PasswordFile}} {
+	pw, err := c.passwordPath()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, f := range []struct{ name, path string }{{"tls.ca", c.TLS.CA}, {"tls.cert", c.TLS.Cert}, {"tls.key", c.TLS.Key}, {"password", pw}} {
 		if f.path == "" {
 			continue
 		}

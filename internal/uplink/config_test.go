@@ -146,3 +146,28 @@ func TestValidateIsPure(t *testing.T) {
 		t.Errorf("wildcard lane: %v", err)
 	}
 }
+
+// TestPasswordCredential: the password comes from a systemd credential,
+// never the command line; without $CREDENTIALS_DIRECTORY New says why.
+func TestPasswordCredential(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "mqtt-password"), []byte("s3cret\nignored\n"), 0o600)
+	cfg := testConfig("tcp://127.0.0.1:1")
+	cfg.Username, cfg.PasswordCredential = "lane", "mqtt-password"
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	if _, err := New(Options{Config: cfg, Outbox: openOutbox(t, ""), Logger: quietLog()}); err == nil || !strings.Contains(err.Error(), "CREDENTIALS_DIRECTORY is not set") {
+		t.Fatalf("without the credentials directory: %v", err)
+	}
+	t.Setenv("CREDENTIALS_DIRECTORY", dir)
+	p, err := New(Options{Config: cfg, Outbox: openOutbox(t, ""), Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.password != "s3cret" {
+		t.Errorf("password %q", p.password)
+	}
+	cfg.PasswordFile = "/x"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "set one of password") {
+		t.Errorf("file and credential both: %v", err)
+	}
+}

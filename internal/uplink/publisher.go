@@ -111,10 +111,14 @@ func New(o Options) (*Publisher, error) {
 		return nil, err
 	}
 	p.password = p.cfg.Password
-	if p.cfg.PasswordFile != "" {
-		b, err := os.ReadFile(p.cfg.PasswordFile)
+	pw, err := p.cfg.passwordPath()
+	if err != nil {
+		return nil, err
+	}
+	if pw != "" {
+		b, err := os.ReadFile(pw)
 		if err != nil {
-			return nil, fmt.Errorf("uplink.password_file: %w", err)
+			return nil, fmt.Errorf("uplink password: %w", err)
 		}
 		p.password = strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
 	}
