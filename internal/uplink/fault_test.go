@@ -1,24 +1,22 @@
 package uplink
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.etcd.io/bbolt"
 
+	"github.com/laned/laned/internal/lanedtest"
 	"github.com/laned/laned/internal/outbox"
 	"github.com/laned/laned/internal/uplink/mosquittotest"
 )
@@ -45,14 +43,12 @@ func planFor() faultPlan {
 	return faultPlan{summaries: 20000, laneKills: 200, brokerKills: 50, linkCuts: 50, lanes: 2, rate: 400}
 }
 
-const childEnv = "LANED_FAULT_CHILD"
-
 // TestFaultLaneProcess is the lane side of TestFault, run as a subprocess:
 // an outbox and a publisher, with producers that commit summaries and log
 // every durable enqueue to stdout ("C seq id"). With LANED_FAULT_DRAIN it
 // only publishes until the outbox is empty and prints "DRAINED".
 func TestFaultLaneProcess(t *testing.T) {
-	if os.Getenv(childEnv) == "" {
+	if !lanedtest.IsChild("TestFaultLaneProcess") {
 		t.Skip("subprocess of TestFault")
 	}
 	lane := os.Getenv("LANED_FAULT_LANE")
@@ -124,26 +120,20 @@ func (l *laneState) count() int {
 	return len(l.committed)
 }
 
-// runLane starts one lane process; it returns when the process exits.
+// runLane starts one lane process; it returns when the process exits or
+// is killed. A lane that exits by itself while it should be killed is an
+// error (a failing child is not a kill).
 func (l *laneState) runLane(t *testing.T, broker, rate string, drain bool, kill <-chan struct{}) (drained bool, err error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultLaneProcess$", "-test.timeout=0")
-	cmd.Env = append(os.Environ(), childEnv+"=1", "LANED_FAULT_LANE="+l.name, "LANED_FAULT_OUTBOX="+l.path,
-		"LANED_FAULT_BROKER="+broker, "LANED_FAULT_RATE="+rate)
+	env := []string{"LANED_FAULT_LANE=" + l.name, "LANED_FAULT_OUTBOX=" + l.path, "LANED_FAULT_BROKER=" + broker, "LANED_FAULT_RATE=" + rate}
 	if drain {
-		cmd.Env = append(cmd.Env, "LANED_FAULT_DRAIN=1")
+		env = append(env, "LANED_FAULT_DRAIN=1")
 	}
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		return false, err
-	}
-	lines := make(chan struct{})
+	c := lanedtest.StartChild(t, "TestFaultLaneProcess", env...)
+	read := make(chan struct{})
 	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
+		defer close(read)
+		for line := range c.Lines() {
+			f := strings.Fields(line)
 			switch {
 			case len(f) == 3 && f[0] == "C":
 				seq, _ := strconv.ParseUint(f[1], 10, 64)
@@ -153,20 +143,21 @@ func (l *laneState) runLane(t *testing.T, broker, rate string, drain bool, kill 
 			case len(f) == 1 && f[0] == "DRAINED":
 				drained = true
 			case len(f) > 0 && f[0] == "E":
-				t.Logf("lane %s: %s", l.name, sc.Text())
+				t.Logf("lane %s: %s", l.name, line)
 			}
 		}
 	}()
-	exited := make(chan error, 1)
-	go func() { <-lines; exited <- cmd.Wait() }()
 	select {
 	case <-kill:
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-exited
+		err := c.Kill()
+		<-read
+		if err != nil {
+			return false, err
+		}
 		l.kills.Add(1)
 		return false, nil
-	case err := <-exited:
-		return drained, err
+	case <-read:
+		return drained, c.Wait()
 	}
 }
 
