@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/laned/laned/internal/config"
 	"github.com/laned/laned/internal/gallery/bundle"
 	"github.com/laned/laned/internal/gallery/pull"
 	"github.com/laned/laned/internal/gallery/store"
@@ -30,6 +31,7 @@ type laneStore struct {
 	db, keyFile, credential string
 	trust                   listFlag
 	lockTimeout, maxAge     time.Duration
+	socket                  string // a running daemon's local API (cmd_local.go)
 }
 
 func (l *laneStore) register(fs *flag.FlagSet) {
@@ -39,6 +41,7 @@ func (l *laneStore) register(fs *flag.FlagSet) {
 	fs.Var(&l.trust, "trust", "public key file trusted to sign galleries (repeatable; default "+defaultGalleryTrust+")")
 	fs.DurationVar(&l.lockTimeout, "lock-timeout", 2*time.Second, "how long to wait for another process holding the store")
 	fs.DurationVar(&l.maxAge, "max-age", 72*time.Hour, "gallery age after which the lane reports itself degraded")
+	fs.StringVar(&l.socket, "socket", config.DefaultSocket, socketUsage)
 }
 
 func (l *laneStore) open(e *env) (*store.Store, error) {
@@ -102,6 +105,9 @@ func init() {
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) != 1 {
 					return usageErrorf("need one bundle file")
+				}
+				if done, err := galleryImportViaDaemon(ctx, e, l.socket, args[0]); done {
+					return err
 				}
 				v, err := l.verifyOpts()
 				if err != nil {
@@ -181,6 +187,9 @@ func init() {
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) != 0 {
 					return usageErrorf("no arguments")
+				}
+				if done, err := galleryStatusViaDaemon(ctx, e, l.socket); done {
+					return err
 				}
 				s, err := l.open(e)
 				if err != nil {

@@ -96,7 +96,7 @@ func New(o Options) (*Publisher, error) {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	p.log = p.log.With("component", "uplink", "site", p.cfg.Site, "lane", p.cfg.Lane)
+	p.log = p.log.With("component", "uplink") // site and lane: the caller's logger (top-level identity)
 	if p.newCl == nil {
 		p.newCl = func(o *mqtt.ClientOptions) Client { return mqtt.NewClient(o) }
 	}
