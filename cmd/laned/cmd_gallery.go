@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/laned/laned/internal/atomicfile"
 	"github.com/laned/laned/internal/gallery/bundle"
 	"github.com/laned/laned/internal/gallery/enrol"
 	"github.com/laned/laned/internal/gallery/store"
@@ -256,32 +257,16 @@ func addTemplates(path string, w *bundle.Writer, base map[string]bool) error {
 	}
 }
 
-// writeAtomic writes path through a temporary file renamed into place.
+// writeAtomic writes path through a temporary file renamed into place
+// (package atomicfile: fsynced, directory fsynced).
 func writeAtomic(path string, write func(io.Writer) (*bundle.Manifest, error)) (*bundle.Manifest, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	var m *bundle.Manifest
+	err := atomicfile.Write(path, 0o644, func(w io.Writer) (err error) {
+		m, err = write(w)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	m, err := write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", path, err)
+		return nil, err
 	}
 	return m, nil
 }
