@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/laned/laned/internal/summary"
+	"github.com/laned/laned/internal/tlsfiles"
 	"github.com/laned/laned/internal/uplink"
 )
 
@@ -82,26 +81,12 @@ func runTail(ctx context.Context, e *env, f tailFlags, args []string) error {
 	if f.username != "" {
 		o.SetUsername(f.username).SetPassword(f.passwd)
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if f.ca != "" {
-		pem, err := os.ReadFile(f.ca)
-		if err != nil {
-			return fmt.Errorf("--ca: %w", err)
-		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("--ca: no PEM certificate in %s", f.ca)
-		}
-	}
 	if (f.cert == "") != (f.key == "") {
 		return usageErrorf("--cert and --key go together")
 	}
-	if f.cert != "" {
-		kp, err := tls.LoadX509KeyPair(f.cert, f.key)
-		if err != nil {
-			return fmt.Errorf("--cert/--key: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{kp}
+	tc, err := tlsfiles.Client(f.ca, f.cert, f.key, "") // the uplink's rules and words
+	if err != nil {
+		return fmt.Errorf("tail: --ca/--cert/--key: %w", err)
 	}
 	o.SetTLSConfig(tc)
 
