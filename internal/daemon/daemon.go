@@ -193,7 +193,7 @@ func (d *Daemon) openGallery(cfg config.Config, deps Deps, log *slog.Logger) err
 	}
 	if d.Gallery, err = active.New(active.Options{Store: d.store, ModelID: deps.ModelID, Dim: deps.Dim, Keys: keys, Pull: puller,
 		Schedule: active.Schedule{Start: g.Sync.WindowStart, Length: g.Sync.WindowLength, Retry: g.Sync.Retry, Location: loc},
-		Health: d.Health.Gallery(), Events: d.Events, Clock: deps.Clock, Log: log}); err != nil {
+		Health:   d.Health.Gallery(), Events: d.Events, Clock: deps.Clock, Log: log}); err != nil {
 		return err
 	}
 	d.parts = append(d.parts, part{"gallery", d.Gallery})
