@@ -129,7 +129,7 @@ func New(cfg config.Config, deps Deps) (_ *Daemon, err error) {
 
 	h := cfg.Health
 	if d.Health, err = health.New(health.Options{Site: cfg.Site, Lane: cfg.Lane, Version: deps.Version, Outbox: d.Outbox,
-		Uplink: d.Uplink, Interval: h.Interval, DiskPath: cfg.StateDir, DiskMinFree: uint64(h.DiskMinFree),
+		Uplink: d.Uplink, Events: d.Events, Interval: h.Interval, DiskPath: cfg.StateDir, DiskMinFree: uint64(h.DiskMinFree),
 		ThermalPath: h.ThermalPath(), TempMax: h.TempMax, UplinkGrace: h.UplinkGrace, Clock: deps.Clock, Log: log}); err != nil {
 		return nil, err
 	}
