@@ -141,7 +141,7 @@ func (s *DB) Commit(ctx context.Context, b Batch) (Result, error) {
 			res.Outcome[i] = OutcomeConflict
 			refusals = append(refusals, Refusal{Topic: m.Site + "/" + m.Lane + "/" + m.Kind, Site: m.Site, Lane: m.Lane, Code: "sequence_conflict",
 				Reason: fmt.Sprintf("sequence %d of %s/%s was already received under another message_id (lane outbox reset, or a forged message); %s not stored", m.Seq, m.Site, m.Lane, m.ID),
-				Size: len(m.Payload), Payload: m.Payload})
+				Size:   len(m.Payload), Payload: m.Payload})
 			continue
 		case Late:
 			l.ooo++
