@@ -140,3 +140,5 @@ func laneOf(r store.Report, site, lane string) store.LaneStats {
 	}
 	return store.LaneStats{}
 }
+
+func newID(t testing.TB) string { return uuid.Must(uuid.NewV7()).String() }

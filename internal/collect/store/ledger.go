@@ -45,10 +45,14 @@ type Ledger struct {
 func (l *Ledger) Apply(seq uint64, now time.Time) Verdict {
 	switch {
 	case l.Max == 0:
-		// A lane's ledger starts at the first sequence the office sees:
-		// an office that starts after its lanes does not report their
-		// history as lost.
-		l.First, l.Max, l.changed = seq, seq, true
+		// A lane's outbox numbers from 1: whatever came before the first
+		// sequence the office sees never reached it, and is a gap (also
+		// for an office that started after its lanes: those messages
+		// were published while nobody subscribed, and are lost).
+		if seq > 1 {
+			l.Gaps = append(l.Gaps, Gap{Site: l.Site, Lane: l.Lane, From: 1, To: seq - 1, OpenedAt: now, New: true})
+		}
+		l.First, l.Max, l.changed = 1, seq, true
 		return InOrder
 	case seq == l.Max+1:
 		l.Max, l.changed = seq, true
