@@ -192,7 +192,7 @@ func setupCollectGaps(fs *flag.FlagSet) runFunc {
 func printReport(w io.Writer, r store.Report, all bool) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	shown := 0
-	fmt.Fprintln(tw, "GAP\tSITE/LANE\tSEQUENCES\tMISSING\tOPEN FOR\tSTATE")
+	fmt.Fprintln(tw, "SITE/LANE\tSEQUENCES\tMISSING\tOPEN FOR\tSTATE")
 	for _, g := range r.Gaps {
 		if !g.Overdue && !all {
 			continue
@@ -202,7 +202,7 @@ func printReport(w io.Writer, r store.Report, all bool) {
 			state = "LOST?"
 		}
 		shown++
-		fmt.Fprintf(tw, "\t%s/%s\t%d–%d\t%d\t%s\t%s\n", g.Site, g.Lane, g.From, g.To, g.Size(), g.Age.Round(time.Second), state)
+		fmt.Fprintf(tw, "%s/%s\t%d–%d\t%d\t%s\t%s\n", g.Site, g.Lane, g.From, g.To, g.Size(), g.Age.Round(time.Second), state)
 	}
 	tw.Flush()
 	if shown == 0 {
