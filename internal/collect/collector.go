@@ -260,18 +260,32 @@ func (c *Collector) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); c.retentionLoop(ctx) }()
 	go func() { defer wg.Done(); c.watchLoop(ctx) }()
-	for ctx.Err() == nil {
-		select {
-		case <-ctx.Done():
-		case <-c.wake:
-		}
+	// Two stages: while one batch commits, the next is parsed and
+	// validated (the database and the CPU work at once).
+	prepared := make(chan *batch)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(prepared)
 		for ctx.Err() == nil {
-			items := c.take(c.cfg.BatchMax)
-			if len(items) == 0 {
-				break
+			select {
+			case <-ctx.Done():
+			case <-c.wake:
 			}
-			c.process(ctx, items)
+			for ctx.Err() == nil {
+				items := c.take(c.cfg.BatchMax)
+				if len(items) == 0 {
+					break
+				}
+				select {
+				case prepared <- c.prepare(items):
+				case <-ctx.Done():
+				}
+			}
 		}
+	}()
+	for p := range prepared {
+		c.commit(ctx, p)
 	}
 	// Whatever is queued was not acknowledged: the broker keeps it.
 	cl.Disconnect(250)
@@ -315,36 +329,48 @@ func (c *Collector) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// process parses, commits and acknowledges one batch. It returns when the
-// batch is committed and acknowledged, or when ctx ends (then nothing of
-// it is acknowledged and the broker redelivers it).
-func (c *Collector) process(ctx context.Context, items []item) {
+// batch is a parsed batch waiting for its commit.
+type batch struct {
+	items []item
+	b     store.Batch
+	kinds []string // per message of b
+}
+
+// prepare parses and classifies items into one store batch.
+func (c *Collector) prepare(items []item) *batch {
 	now := c.clk.Now()
-	b := store.Batch{ReceivedAt: now}
-	kinds := make([]string, len(items))
+	p := &batch{items: items, b: store.Batch{ReceivedAt: now}}
 	for _, it := range items {
-		p := c.in.parse(it.topic, it.payload, now)
+		x := c.in.parse(it.topic, it.payload, now)
 		c.m.received.WithLabelValues(leafOf(c.cfg.Prefix, it.topic)).Inc()
 		switch {
-		case p.refusal != nil:
-			b.Refusals = append(b.Refusals, *p.refusal)
-			c.m.refused.WithLabelValues(p.refusal.Code).Inc()
-			c.log.Warn("collect: payload refused (quarantined)", "topic", clip(it.topic), "code", p.refusal.Code, "reason", clip(p.refusal.Reason))
-		case p.status != nil:
-			b.Statuses = append(b.Statuses, *p.status)
-		case p.msg != nil:
-			kinds[len(b.Messages)] = p.msg.Kind
-			b.Messages = append(b.Messages, *p.msg)
+		case x.refusal != nil:
+			p.b.Refusals = append(p.b.Refusals, *x.refusal)
+			c.m.refused.WithLabelValues(x.refusal.Code).Inc()
+			c.log.Warn("collect: payload refused (quarantined)", "topic", clip(it.topic), "code", x.refusal.Code, "reason", clip(x.refusal.Reason))
+		case x.status != nil:
+			p.b.Statuses = append(p.b.Statuses, *x.status)
+		case x.msg != nil:
+			p.kinds = append(p.kinds, x.msg.Kind)
+			p.b.Messages = append(p.b.Messages, *x.msg)
 		}
 	}
 	c.stats.received.Add(int64(len(items)))
+	return p
+}
+
+// commit stores and acknowledges one batch. It returns when the batch is
+// committed and acknowledged, or when ctx ends (then nothing of it is
+// acknowledged and the broker redelivers it).
+func (c *Collector) commit(ctx context.Context, p *batch) {
+	b := p.b
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
 		res, err := c.st.Commit(ctx, b)
 		if err == nil {
 			c.m.commit.Observe(time.Since(start).Seconds())
-			c.committed(b, res, kinds)
-			for _, it := range items {
+			c.committed(b, res, p.kinds)
+			for _, it := range p.items {
 				it.ack()
 			}
 			return
@@ -355,22 +381,22 @@ func (c *Collector) process(ctx context.Context, items []item) {
 		c.stats.commitErrs.Add(1)
 		c.m.commitErrs.Inc()
 		if attempt%10 == 0 {
-			c.log.Warn("collect: commit failed; retrying (nothing acknowledged)", "messages", len(items), "attempt", attempt+1, "err", err)
+			c.log.Warn("collect: commit failed; retrying (nothing acknowledged)", "messages", len(p.items), "attempt", attempt+1, "err", err)
 		}
 		// A batch the database keeps refusing while it answers pings
 		// holds a message it cannot take: commit one by one, and keep a
 		// single refused message in quarantine with the database's reason.
 		if attempt >= 2 && c.st.Ping(ctx) == nil {
-			if len(items) > 1 {
-				for _, it := range items {
-					c.process(ctx, []item{it})
+			if len(p.items) > 1 {
+				for _, it := range p.items {
+					c.commit(ctx, c.prepare([]item{it}))
 				}
 				return
 			}
 			if len(b.Messages) == 1 {
 				m := b.Messages[0]
-				b.Messages = nil
-				b.Refusals = append(b.Refusals, store.Refusal{Topic: items[0].topic, Site: m.Site, Lane: m.Lane, Code: CodeCommitFailed,
+				b.Messages, p.kinds = nil, nil
+				b.Refusals = append(b.Refusals, store.Refusal{Topic: p.items[0].topic, Site: m.Site, Lane: m.Lane, Code: CodeCommitFailed,
 					Reason: fmt.Sprintf("the database refused the message: %v", err), Size: len(m.Payload), Payload: m.Payload})
 				c.m.refused.WithLabelValues(CodeCommitFailed).Inc()
 				continue
