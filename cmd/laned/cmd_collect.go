@@ -367,7 +367,7 @@ func openForCLI(ctx context.Context, dsn string) (*store.DB, error) {
 			return nil, fmt.Errorf("--db %s: no such database (laned collect creates it)", d.Path)
 		}
 	}
-	return store.OpenDSN(ctx, d)
+	return store.OpenQuery(ctx, d)
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -90,6 +90,7 @@ func benchIngest(b *testing.B, br *mosquittotest.Broker, pg *pgtest.Server, eng 
 	}
 	pub.Disconnect(100)
 	check := open()
+	before, _ := check.SizeBytes(ctx)
 	b.ResetTimer()
 	start := time.Now()
 	var cs []*collect.Collector
@@ -114,6 +115,11 @@ func benchIngest(b *testing.B, br *mosquittotest.Broker, pg *pgtest.Server, eng 
 	}
 	b.ReportMetric(float64(b.N)/el.Seconds(), "summaries/s")
 	b.ReportMetric(float64(b.N)/float64(max(1, batches)), "msgs/batch")
+	if before > 0 {
+		if after, err := check.SizeBytes(ctx); err == nil {
+			b.ReportMetric(float64(after-before)/float64(b.N), "dbbytes/summary")
+		}
+	}
 	rep, _ := check.Report(ctx, time.Now(), time.Hour, time.Hour)
 	if len(rep.Gaps) != 0 {
 		b.Errorf("gaps after the run: %d", len(rep.Gaps))

@@ -370,3 +370,19 @@ func (s *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// SizeBytes is the database's size on disk (PostgreSQL: the database;
+// SQLite: the main file, without its WAL).
+func (s *DB) SizeBytes(ctx context.Context) (int64, error) {
+	var n int64
+	var err error
+	if s.engine == Postgres {
+		err = s.db.QueryRowContext(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
+	} else {
+		err = s.db.QueryRowContext(ctx, `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`).Scan(&n)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: size: %w", err)
+	}
+	return n, nil
+}

@@ -105,7 +105,34 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 // OpenDSN is Open with a parsed DSN.
-func OpenDSN(ctx context.Context, d DSN) (*DB, error) {
+func OpenDSN(ctx context.Context, d DSN) (*DB, error) { return openDSN(ctx, d, true) }
+
+// OpenQuery opens an existing store for the office's query tools without
+// migrating it (it may be a PostgreSQL read replica): the schema must be
+// the one this binary knows.
+func OpenQuery(ctx context.Context, d DSN) (*DB, error) {
+	s, err := openDSN(ctx, d, false)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := Migrations()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	var v sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: %s is not a laned collect database: %w", d, err)
+	}
+	if int(v.Int64) != len(ms) {
+		s.Close()
+		return nil, fmt.Errorf("store: %s has schema version %d, this laned knows %d (run laned collect of the same version once)", d, v.Int64, len(ms))
+	}
+	return s, nil
+}
+
+func openDSN(ctx context.Context, d DSN, migrate bool) (*DB, error) {
 	var db *sql.DB
 	var err error
 	switch d.Engine {
@@ -136,6 +163,9 @@ func OpenDSN(ctx context.Context, d DSN) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", d, err)
 	}
 	s := &DB{db: db, engine: d.Engine, dsn: d}
+	if !migrate {
+		return s, nil
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
