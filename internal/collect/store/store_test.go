@@ -162,6 +162,7 @@ func TestParseDSN(t *testing.T) {
 		{"sqlite:///var/lib/x.db", "sqlite", ""},
 		{"postgres://u:secret@db:5432/laned", "postgres", ""},
 		{"postgresql://u@db/laned?sslmode=require", "postgres", ""},
+		{"postgres://collect@pg1,pg2:5433/laned?target_session_attrs=read-write", "postgres", ""},
 		{"", "", "empty"},
 		{"mysql://x", "", "unknown scheme"},
 		{"sqlite:", "", "no file path"},
