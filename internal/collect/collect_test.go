@@ -366,3 +366,71 @@ func FuzzParseLanes(f *testing.F) {
 }
 
 var _ = json.Marshal
+
+// TestSharedSubscription: three collectors share $share/office/… over one
+// PostgreSQL database; one is stopped and started again midway. Every
+// summary of three real lanes is stored once, and each collector took a
+// share.
+func TestSharedSubscription(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{Persistence: true})
+	pg := pgtest.Start(t)
+	dsn := pg.CreateDB(t, "shared")
+	ctx := context.Background()
+	open := func() *store.DB {
+		db, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	cfg := func(i int) collect.Config {
+		return collect.Config{Brokers: []string{b.URL()}, Prefix: "shared", ClientID: fmt.Sprintf("office-%d", i), Group: "office"}
+	}
+	var cs []*collect.Collector
+	for i := range 3 {
+		cs = append(cs, runCollector(t, cfg(i), open(), nil))
+	}
+	var lanes []*lane
+	for i := range 3 {
+		lanes = append(lanes, startLane(t, b.URL(), "shared", "north", fmt.Sprintf("L%d", i+1), -1))
+	}
+	for i, l := range lanes {
+		l.commit(t, "north", fmt.Sprintf("L%d", i+1), 200)
+	}
+	cs[1].Close()
+	stored := cs[1].Stats().Stored
+	cs[1] = runCollector(t, cfg(1), open(), nil)
+	for i, l := range lanes {
+		l.commit(t, "north", fmt.Sprintf("L%d", i+1), 200)
+	}
+	check := open()
+	waitUntil(t, 30*time.Second, "1200 summaries stored", func() bool {
+		k, _, _ := check.Counts(ctx)
+		return k["transaction"] == 1200
+	})
+	ids, _ := check.IDs(ctx)
+	for _, l := range lanes {
+		for id, seq := range l.ids {
+			if r, ok := ids[id]; !ok || r.Seq != seq {
+				t.Fatalf("%s (seq %d) not stored as committed", id, seq)
+			}
+		}
+	}
+	rep, _ := check.Report(ctx, time.Now(), 0, time.Hour)
+	if len(rep.Gaps) != 0 {
+		t.Fatalf("gaps: %+v", rep.Gaps)
+	}
+	var shares []int64
+	for i, c := range cs {
+		n := c.Stats().Stored
+		if i == 1 {
+			n += stored
+		}
+		shares = append(shares, n)
+		if n == 0 {
+			t.Errorf("collector %d stored nothing: the subscription is not shared", i)
+		}
+	}
+	t.Logf("stored per collector: %v", shares)
+}
