@@ -434,3 +434,20 @@ func TestSharedSubscription(t *testing.T) {
 	}
 	t.Logf("stored per collector: %v", shares)
 }
+
+// TestTLS: the collector on mosquitto's TLS listener with a client
+// certificate, and a clear refusal of a CA that did not sign the broker.
+func TestTLS(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{TLS: true})
+	c := b.Certs
+	db := openSQLite(t)
+	col := runCollector(t, collect.Config{Brokers: []string{b.TLSURL(b.TLSPort)}, Prefix: "tls", ClientID: "office-tls",
+		CA: c.CA, Cert: c.Client, Key: c.ClientKey}, db, nil)
+	l := startLane(t, b.URL(), "tls", "north", "L1", -1)
+	l.commit(t, "north", "L1", 20)
+	waitUntil(t, 10*time.Second, "20 over TLS", func() bool { return col.Stats().Stored == 20 })
+	if _, err := collect.New(collect.Options{Config: collect.Config{Brokers: []string{b.TLSURL(b.TLSPort)}, CA: filepath.Join(t.TempDir(), "none.pem")}, Store: db}); err == nil ||
+		!strings.Contains(err.Error(), "collect.tls") {
+		t.Errorf("missing CA file: %v", err)
+	}
+}

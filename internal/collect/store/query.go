@@ -314,7 +314,9 @@ func (s *DB) Retain(ctx context.Context, now time.Time, p Retention) ([]Deletion
 			case "quarantine":
 				res, err = tx.ExecContext(ctx, s.q(`DELETE FROM quarantine WHERE received_at < ?`), us(cutoff))
 			case "transaction":
-				if _, err = tx.ExecContext(ctx, s.q(`DELETE FROM occupants WHERE at < ?`), us(cutoff)); err != nil {
+				// Through the messages' (kind, at) index and the
+				// occupants' key: no index on occupants.at to maintain.
+				if _, err = tx.ExecContext(ctx, s.q(`DELETE FROM occupants WHERE message_id IN (SELECT message_id FROM messages WHERE kind = 'transaction' AND at < ?)`), us(cutoff)); err != nil {
 					return err
 				}
 				fallthrough
