@@ -451,3 +451,46 @@ func TestTLS(t *testing.T) {
 		t.Errorf("missing CA file: %v", err)
 	}
 }
+
+// poisonStore refuses any batch holding one message, as a database
+// refuses a value it cannot take, while answering pings.
+type poisonStore struct {
+	*store.DB
+	poison string
+}
+
+func (p poisonStore) Commit(ctx context.Context, b store.Batch) (store.Result, error) {
+	for _, m := range b.Messages {
+		if m.ID == p.poison {
+			return store.Result{}, fmt.Errorf("invalid byte sequence for encoding (simulated)")
+		}
+	}
+	return p.DB.Commit(ctx, b)
+}
+
+// TestPoisonMessage: a message the database keeps refusing does not block
+// the others: it ends in quarantine (store_error) with the reason.
+func TestPoisonMessage(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	db := openSQLite(t)
+	pub := publisher(t, b.URL())
+	now := time.Now().UTC()
+	var ps [][]byte
+	var poison string
+	for seq := uint64(1); seq <= 5; seq++ {
+		p, id := stamped(t, "north", "L1", seq, now)
+		if seq == 3 {
+			poison = id
+		}
+		ps = append(ps, p)
+	}
+	c := runCollector(t, collect.Config{Brokers: []string{b.URL()}, Prefix: "poison", ClientID: "office-poison"}, poisonStore{db, poison}, nil)
+	for _, p := range ps {
+		publish(t, pub, "poison/north/L1/transactions", p)
+	}
+	waitUntil(t, 30*time.Second, "4 stored, 1 quarantined", func() bool { st := c.Stats(); return st.Stored == 4 && st.Refused == 1 })
+	_, refused, _ := db.Counts(context.Background())
+	if refused["store_error"] != 1 {
+		t.Fatalf("quarantine %v", refused)
+	}
+}
