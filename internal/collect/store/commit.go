@@ -318,6 +318,9 @@ func (s *DB) insertMessages(ctx context.Context, tx *sql.Tx, ms []Message, now i
 	if len(ms) == 0 {
 		return nil
 	}
+	if s.engine == Postgres {
+		return s.insertMessagesPG(ctx, tx, ms, now)
+	}
 	err := s.insertRows(ctx, tx, `INSERT INTO messages (message_id, site, lane, sequence, kind, at, received_at, payload) VALUES `, 8, len(ms),
 		func(i int) []any {
 			m := ms[i]
@@ -344,6 +347,38 @@ func (s *DB) insertMessages(ctx context.Context, tx *sql.Tx, ms []Message, now i
 			x := os[i]
 			return []any{x.m.ID, x.o.Index, x.m.Site, x.m.Lane, us(x.m.At), x.o.Decision, x.o.Reason, x.o.SubjectID, x.o.Score, x.o.Quality}
 		})
+}
+
+// insertMessagesPG sends a batch as one array per column (unnest): one
+// statement of a few parameters instead of thousands.
+func (s *DB) insertMessagesPG(ctx context.Context, tx *sql.Tx, ms []Message, now int64) error {
+	n := len(ms)
+	ids, sites, lanes, kinds, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	seqs, ats := make([]int64, n), make([]int64, n)
+	var oid, osite, olane, odec, orsn, osub []string
+	var oidx []int32
+	var oat []int64
+	var oscore, oqual []*float64
+	for i, m := range ms {
+		ids[i], sites[i], lanes[i], kinds[i], payloads[i] = m.ID, m.Site, m.Lane, m.Kind, string(m.Payload)
+		seqs[i], ats[i] = int64(m.Seq), us(m.At)
+		for _, o := range m.Occupants {
+			oid, osite, olane, odec, orsn, osub = append(oid, m.ID), append(osite, m.Site), append(olane, m.Lane), append(odec, o.Decision), append(orsn, o.Reason), append(osub, o.SubjectID)
+			oidx, oat, oscore, oqual = append(oidx, int32(o.Index)), append(oat, us(m.At)), append(oscore, o.Score), append(oqual, o.Quality)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (message_id, site, lane, sequence, kind, at, received_at, payload)
+		SELECT id, site, lane, seq, kind, at, $8, payload FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::text[])
+		AS t(id, site, lane, seq, kind, at, payload)`, ids, sites, lanes, seqs, kinds, ats, payloads, now); err != nil {
+		return err
+	}
+	if len(oid) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO occupants (message_id, idx, site, lane, at, decision, reason, subject_id, score, quality)
+		SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::float8[])`,
+		oid, oidx, osite, olane, oat, odec, orsn, osub, oscore, oqual)
+	return err
 }
 
 func (s *DB) saveLanes(ctx context.Context, tx *sql.Tx, lanes map[laneKey]*laneRow, now int64) error {
