@@ -125,3 +125,16 @@ func TestCollectCommand(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseWhen(f *testing.F) {
+	for _, s := range []string{"24h", "2026-12-01T08:00:00Z", "-1h", "yesterday", ""} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		w, err := parseWhen(s, now)
+		if d, derr := time.ParseDuration(s); derr == nil && d >= 0 && (err != nil || !w.Equal(now.Add(-d))) {
+			t.Fatalf("%q: %v %v, want %s ago", s, w, err, d)
+		}
+	})
+}

@@ -503,3 +503,19 @@ func TestPoisonMessage(t *testing.T) {
 		t.Fatalf("quarantine %v", refused)
 	}
 }
+
+// TestFailover: the first broker of the list is down; the collector uses
+// the second, and comes back to storing after that one restarts.
+func TestFailover(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{Persistence: true})
+	dead := fmt.Sprintf("tcp://127.0.0.1:%d", mosquittotest.FreePort(t))
+	db := openSQLite(t)
+	c := runCollector(t, collect.Config{Brokers: []string{dead, b.URL()}, Prefix: "fo", ClientID: "office-fo"}, db, nil)
+	l := startLane(t, b.URL(), "fo", "north", "L1", -1)
+	l.commit(t, "north", "L1", 10)
+	waitUntil(t, 10*time.Second, "10 stored via the second broker", func() bool { return c.Stats().Stored == 10 })
+	b.Stop()
+	b.Restart()
+	l.commit(t, "north", "L1", 10)
+	waitUntil(t, 20*time.Second, "20 stored after the restart", func() bool { return c.Stats().Stored == 20 })
+}
