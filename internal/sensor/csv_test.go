@@ -47,19 +47,19 @@ func TestCSVRoundTrip(t *testing.T) {
 
 func TestParseCSVStrict(t *testing.T) {
 	tests := map[string]string{
-		"":                                        "empty file",
-		"t_ms,level,input\n":                      "line 1: header",
-		"t_ms,input,level\n12,arrival\n":          "line 2: 2 fields",
-		"t_ms,input,level\n12,arrival,1,x\n":      "line 2: 4 fields",
-		"t_ms,input,level\n-5,arrival,1\n":        `t_ms "-5"`,
-		"t_ms,input,level\n012,arrival,1\n":       `t_ms "012"`,
-		"t_ms,input,level\n 12,arrival,1\n":       `t_ms " 12"`,
-		"t_ms,input,level\n1.5,arrival,1\n":       `t_ms "1.5"`,
-		"t_ms,input,level\n99999999999,a,1\n":     "out of range",
-		"t_ms,input,level\n12,Arrival,1\n":        `input "Arrival"`,
-		"t_ms,input,level\n12,arrival,2\n":        `level "2"`,
-		"t_ms,input,level\n12,arrival,1\n\n":      "line 3: 1 fields",
-		"t_ms,input,level\n20,a,1\n10,a,0\n":      "line 3: t_ms 10 before",
+		"":                                              "empty file",
+		"t_ms,level,input\n":                            "line 1: header",
+		"t_ms,input,level\n12,arrival\n":                "line 2: 2 fields",
+		"t_ms,input,level\n12,arrival,1,x\n":            "line 2: 4 fields",
+		"t_ms,input,level\n-5,arrival,1\n":              `t_ms "-5"`,
+		"t_ms,input,level\n012,arrival,1\n":             `t_ms "012"`,
+		"t_ms,input,level\n 12,arrival,1\n":             `t_ms " 12"`,
+		"t_ms,input,level\n1.5,arrival,1\n":             `t_ms "1.5"`,
+		"t_ms,input,level\n99999999999,a,1\n":           "out of range",
+		"t_ms,input,level\n12,Arrival,1\n":              `input "Arrival"`,
+		"t_ms,input,level\n12,arrival,2\n":              `level "2"`,
+		"t_ms,input,level\n12,arrival,1\n\n":            "line 3: 1 fields",
+		"t_ms,input,level\n20,a,1\n10,a,0\n":            "line 3: t_ms 10 before",
 		"t_ms,input,level\n" + strings.Repeat("x", 300): "line 2",
 	}
 	for in, want := range tests {
