@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/laned/laned/internal/frame"
+	"github.com/laned/laned/internal/vision/jpegcheck"
 )
 
 // DirWriter records a camera's frames into a directory the way DirSource
@@ -35,33 +36,55 @@ func NewDirWriter(dir string) (*DirWriter, error) {
 
 // Write stores f as the next frame; the file appears complete or not at
 // all (written under a temporary name, then renamed).
-func (w *DirWriter) Write(f *frame.Frame) error {
-	if err := f.Validate(); err != nil {
+func (w *DirWriter) Write(fr *frame.Frame) error {
+	if err := fr.Validate(); err != nil {
 		return fmt.Errorf("record frame: %w", err)
 	}
-	name := filepath.Join(w.dir, fmt.Sprintf("%06d.png", w.n))
-	tmp, err := os.CreateTemp(w.dir, ".frame-*")
-	if err != nil {
-		return fmt.Errorf("record frame: %w", err)
-	}
-	bw := bufio.NewWriterSize(tmp, 1<<16)
-	err = w.enc.Encode(bw, BGRImage(f))
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), name)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("record frame %s: %w", name, err)
-	}
-	w.n++
-	return nil
+	return w.write(fmt.Sprintf("%06d.png", w.n), func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 1<<16)
+		if err := w.enc.Encode(bw, BGRImage(fr)); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 }
 
 // Frames is how many frames were written.
 func (w *DirWriter) Frames() int { return w.n }
+
+// WriteJPEG stores a camera's own JPEG/MJPEG bytes as the next frame
+// (000007.jpg), with the standard Huffman tables inserted when the
+// camera left them out, so any viewer opens it and the replay decodes
+// exactly what the live decoder did.
+func (w *DirWriter) WriteJPEG(data []byte) error {
+	out, _, _, err := jpegcheck.Prepare(data, nil)
+	if err != nil {
+		return fmt.Errorf("record frame: %w", err)
+	}
+	return w.write(fmt.Sprintf("%06d.jpg", w.n), func(f *os.File) error {
+		_, err := f.Write(out)
+		return err
+	})
+}
+
+// write creates name atomically through a temporary file.
+func (w *DirWriter) write(name string, fill func(*os.File) error) error {
+	path := filepath.Join(w.dir, name)
+	tmp, err := os.CreateTemp(w.dir, ".frame-*")
+	if err != nil {
+		return fmt.Errorf("record frame: %w", err)
+	}
+	err = fill(tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("record frame %s: %w", path, err)
+	}
+	w.n++
+	return nil
+}

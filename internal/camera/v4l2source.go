@@ -31,6 +31,11 @@ type V4L2Options struct {
 	Resolve func(string) (string, error)
 	// Buffers is the driver queue depth (default 4).
 	Buffers uint32
+	// OnRaw, when set, is called from the capture loop after each frame
+	// decoded, with the decoded frame and the bytes the driver gave
+	// (valid only during the call): laned record keeps a camera's own
+	// MJPEG instead of re-encoding. It must be quick.
+	OnRaw func(f *frame.Frame, raw []byte, format Format)
 }
 
 // V4L2Source captures one V4L2 camera: open, negotiate, apply controls,
@@ -289,6 +294,9 @@ func (s *V4L2Source) deliver(t time.Time, mode *Mode, checked *bool) {
 		}
 	}
 	slot.Camera, slot.Seq, slot.Time = s.cfg.Name, seq, t
+	if s.opt.OnRaw != nil {
+		s.opt.OnRaw(slot, s.scratch, mode.Format)
+	}
 	s.ring.publish(slot)
 	s.mu.Lock()
 	s.st.frame(t)
