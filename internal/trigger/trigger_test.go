@@ -82,6 +82,9 @@ func TestValidate(t *testing.T) {
 }
 
 func TestObserveAllocationFree(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race")
+	}
 	tr, _ := trigger.New(trigger.Config{Name: "v", Camera: "front", Region: trigger.Rect{X: 0.3, Y: 0.5, W: 0.4, H: 0.4}})
 	f := flat(1920, 1080, 80, time.Unix(0, 0))
 	tr.Observe(f)
