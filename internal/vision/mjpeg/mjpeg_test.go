@@ -13,6 +13,7 @@ import (
 
 	"github.com/laned/laned/internal/camera"
 	"github.com/laned/laned/internal/frame"
+	"github.com/laned/laned/internal/lanedtest"
 	"github.com/laned/laned/internal/vision/jpegcheck"
 	"github.com/laned/laned/internal/vision/mjpeg"
 )
@@ -144,6 +145,12 @@ func BenchmarkDecode1080p(b *testing.B) {
 			b.Run(fmt.Sprintf("noise=%d/%dKB/%s", noise, len(data)>>10, c.name), func(b *testing.B) {
 				var f frame.Frame
 				b.SetBytes(int64(len(data)))
+				// CPU time per frame as well as wall time: the machine is
+				// shared, and CPU time is what a booth's core would spend.
+				cpu0 := lanedtest.CPUTime(b)
+				defer func() {
+					b.ReportMetric(float64(lanedtest.CPUTime(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+				}()
 				for b.Loop() {
 					if err := c.dec.Decode(&f, data, camera.MJPEG); err != nil {
 						b.Fatal(err)
