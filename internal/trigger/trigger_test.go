@@ -103,3 +103,19 @@ func BenchmarkObserve1080p(b *testing.B) {
 		tr.Observe(f)
 	}
 }
+
+func TestValidateAllUnknownCamera(t *testing.T) {
+	_, err := trigger.ValidateAll([]trigger.Config{
+		{Name: "video-front", Camera: "front"},
+		{Name: "video-rear", Camera: "rear"},
+		{Name: "video-front", Camera: "side"},
+	}, []string{"front", "side"})
+	for _, want := range []string{
+		`triggers[1].camera: trigger "video-rear": unknown camera "rear" (cameras: front, side)`,
+		`triggers[2].name: trigger "video-front": duplicate name; triggers[0] has it`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v\nwant containing %s", err, want)
+		}
+	}
+}
