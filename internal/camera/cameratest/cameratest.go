@@ -542,4 +542,3 @@ func (h *handle) Close() error {
 	h.bus.mu.Unlock()
 	return nil
 }
-
