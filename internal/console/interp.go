@@ -78,12 +78,13 @@ func (c *call) printf(format string, a ...any) { fmt.Fprintf(c.out, format, a...
 
 // cmdSpec is one row of the command table.
 type cmdSpec struct {
-	path  []string // words that name it: {"gallery", "sync"}
-	args  string   // synopsis of the arguments
-	help  string
-	role  Role
-	nargs [2]int // min, max positional arguments (max -1: any)
-	run   func(ctx context.Context, c *call) error
+	path   []string // words that name it: {"gallery", "sync"}
+	args   string   // synopsis of the arguments
+	help   string
+	role   Role
+	nargs  [2]int // min, max positional arguments (max -1: any)
+	stream bool   // runs until interrupted or its time is up
+	run    func(ctx context.Context, c *call) error
 }
 
 func (s *cmdSpec) name() string { return strings.Join(s.path, " ") }
@@ -198,6 +199,28 @@ func (in *Interpreter) lookup(words []string) (*cmdSpec, []string) {
 		return nil, nil
 	}
 	return best, words[len(best.path):]
+}
+
+// Streams reports whether line names a command that runs until it is
+// interrupted (watch, focus, follow); transports then watch for a key.
+func (in *Interpreter) Streams(line string) bool {
+	words, err := Split(line)
+	if err != nil {
+		return false
+	}
+	spec, args := in.lookup(words)
+	if spec == nil {
+		return false
+	}
+	if spec.name() == "log tail" || spec.name() == "events" {
+		for _, a := range args {
+			if a == "-f" || a == "--follow" {
+				return true
+			}
+		}
+		return false
+	}
+	return spec.stream
 }
 
 // Commands lists the command names a role may run, sorted.
