@@ -82,7 +82,14 @@ func cmdStatus(ctx context.Context, c *call) error {
 	if err != nil {
 		return fmt.Errorf("status: %w", err)
 	}
-	c.printf("laned %s  site %s  lane %s\nstate %s  up %s\n", s.Version, s.Site, s.Lane, s.State, s.Uptime.Round(time.Second))
+	if s.Version != "" {
+		c.printf("laned %s  site %s  lane %s\n", s.Version, orDash(s.Site), orDash(s.Lane))
+	}
+	c.printf("state %s", s.State)
+	if s.Uptime > 0 {
+		c.printf("  up %s", s.Uptime.Round(time.Second))
+	}
+	c.printf("\n")
 	if len(s.Parts) > 0 {
 		tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
 		for _, k := range sortedKeys(s.Parts) {

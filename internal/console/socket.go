@@ -256,8 +256,8 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		case ctx.Err() != nil:
 			enc.send(Frame{Bye: "laned is shutting down"})
 			logout("shutdown")
-		case errors.Is(err, io.EOF):
-			logout("ok")
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			logout("ok") // the client closed
 		default:
 			logout("error")
 		}
