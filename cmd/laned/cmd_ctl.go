@@ -62,4 +62,3 @@ func joinLine(args []string) string {
 	}
 	return strings.Join(q, " ")
 }
-
