@@ -9,9 +9,9 @@ import (
 
 // LoginPolicy is how failed logins are slowed and locked out.
 type LoginPolicy struct {
-	MaxFailures int           // consecutive failures that lock (default 5)
-	BaseDelay   time.Duration // delay after the first failure, doubling after each (default 1s)
-	Lockout     time.Duration // how long a lock lasts (default 15m)
+	MaxFailures int           `yaml:"max_failures"` // consecutive failures that lock (default 5)
+	BaseDelay   time.Duration `yaml:"base_delay"`   // delay after the first failure, doubling after each (default 1s)
+	Lockout     time.Duration `yaml:"lockout"`      // how long a lock lasts (default 15m)
 }
 
 func (p LoginPolicy) withDefaults() LoginPolicy {
