@@ -140,7 +140,7 @@ func runConsoleServe(ctx context.Context, e *env, cfg console.Config, modelDir s
 		log.Warn("no console users: nobody can log in on the serial port; set one with 'laned console passwd USER'", "file", cfg.Users)
 	}
 	audit := console.SlogAuditor{Log: log}
-	backend := &console.Offline{ModelDir: modelDir}
+	backend := &console.Offline{ModelDir: modelDir, Checks: consoleChecks(offlineChecks(modelDir))}
 	in, err := console.NewInterpreter(backend, audit, clock.Real{}, nil)
 	if err != nil {
 		return err
