@@ -155,7 +155,11 @@ func TestWatchdogOfDaemon(t *testing.T) {
 func TestRunIsolatesPanicsAndTimeouts(t *testing.T) {
 	rs := Run(context.Background(), []Check{
 		{Name: "boom", Run: func(context.Context) (string, error) { panic("camera driver") }},
-		{Name: "slow", Run: func(ctx context.Context) (string, error) { <-ctx.Done(); time.Sleep(time.Millisecond); return "late", nil }},
+		{Name: "slow", Run: func(ctx context.Context) (string, error) {
+			<-ctx.Done()
+			time.Sleep(time.Millisecond)
+			return "late", nil
+		}},
 		{Name: "fine", Run: func(context.Context) (string, error) { return "ok", nil }},
 	}, 50*time.Millisecond)
 	if rs[0].OK || !strings.Contains(rs[0].Detail, "panicked: camera driver") || rs[1].OK || !strings.Contains(rs[1].Detail, "no answer within 50ms") || !rs[2].OK {

@@ -54,7 +54,10 @@ func TestDemoLanePassesAndFaultsAreNamed(t *testing.T) {
 		check int
 		want  []string
 	}{
-		{"camera path wrong", func(f *fakeLane) { f.cams[1].Err = "open /dev/video7: no such file or directory"; f.cams[1].Device = "/dev/video7" },
+		{"camera path wrong", func(f *fakeLane) {
+			f.cams[1].Err = "open /dev/video7: no such file or directory"
+			f.cams[1].Device = "/dev/video7"
+		},
 			0, []string{"camera rear (/dev/video7)", "no such file"}},
 		{"camera slow", func(f *fakeLane) { f.cams[0].FPS = 6 }, 0, []string{"camera front", "6.0 fps, want at least 13.5"}},
 		{"lens out of focus", func(f *fakeLane) { f.cams[0].Sharpness = 12 }, 1, []string{"camera front", "sharpness 12", "focus front"}},

@@ -164,5 +164,3 @@ func TestNoNotifySocketIsQuiet(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-
