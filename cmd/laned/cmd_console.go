@@ -322,7 +322,6 @@ type keyReader struct {
 	ch      chan []byte
 	pending []byte
 	ctrlC   bool
-	watch   chan func()
 }
 
 func newKeyReader(r io.Reader) *keyReader {

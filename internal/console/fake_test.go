@@ -20,7 +20,6 @@ const (
 type fakeBackend struct {
 	mu    sync.Mutex
 	calls []string
-	clk   interface{ Now() time.Time }
 	edges chan SensorEdge
 }
 
