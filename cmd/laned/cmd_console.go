@@ -245,11 +245,7 @@ func runConsole(ctx context.Context, e *env, socket string) error {
 	for {
 		line, err := t.ReadLine()
 		if errors.Is(err, io.EOF) {
-			if keys.sawCtrlC() {
-				fmt.Fprintln(t, "^C")
-				continue
-			}
-			return nil
+			return nil // Ctrl-D
 		}
 		if err != nil && !errors.Is(err, term.ErrPasteIndicator) {
 			return err
@@ -321,7 +317,6 @@ func saveFile(w io.Writer) func(console.File) error {
 type keyReader struct {
 	ch      chan []byte
 	pending []byte
-	ctrlC   bool
 }
 
 func newKeyReader(r io.Reader) *keyReader {
@@ -351,12 +346,10 @@ func (k *keyReader) Read(p []byte) (int, error) {
 		k.pending = b
 	}
 	n := copy(p, k.pending)
-	k.ctrlC = strings.IndexByte(string(k.pending[:n]), 3) >= 0
 	k.pending = k.pending[n:]
+	console.KillCtrlC(p[:n]) // at the prompt Ctrl-C clears the line
 	return n, nil
 }
-
-func (k *keyReader) sawCtrlC() bool { return k.ctrlC }
 
 // interruptOn watches keys until the returned stop is called: Ctrl-C calls
 // cancel; other input is kept for the line editor.

@@ -22,17 +22,17 @@ type pollReader interface {
 
 // idleReader turns a polling reader into a blocking one that gives up when
 // ctx is done or, measured on the injected clock, no byte arrived for
-// idle. It also notes whether the last chunk held Ctrl-C, which
-// x/term reports as io.EOF like Ctrl-D.
+// idle. Ctrl-C becomes Ctrl-U (kill the line): x/term would report it as
+// io.EOF like Ctrl-D and keep it in its buffer, so every later ReadLine
+// would see it again.
 type idleReader struct {
 	r    pollReader
 	ctx  context.Context
 	clk  clock.Clock
 	idle time.Duration
 
-	mu    sync.Mutex
-	last  time.Time
-	ctrlC bool
+	mu   sync.Mutex
+	last time.Time
 }
 
 func newIdleReader(ctx context.Context, r pollReader, clk clock.Clock, idle time.Duration) *idleReader {
@@ -48,13 +48,8 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 		if n > 0 {
 			ir.mu.Lock()
 			ir.last = ir.clk.Now()
-			ir.ctrlC = false
-			for _, b := range p[:n] {
-				if b == 0x03 {
-					ir.ctrlC = true
-				}
-			}
 			ir.mu.Unlock()
+			killCtrlC(p[:n])
 			return n, nil
 		}
 		if err != nil {
@@ -82,9 +77,14 @@ func (ir *idleReader) expired() bool {
 	return ir.idle > 0 && ir.clk.Now().Sub(ir.last) >= ir.idle
 }
 
-// sawCtrlC reports whether the last input held Ctrl-C.
-func (ir *idleReader) sawCtrlC() bool {
-	ir.mu.Lock()
-	defer ir.mu.Unlock()
-	return ir.ctrlC
+// killCtrlC turns Ctrl-C into Ctrl-U in place.
+func killCtrlC(p []byte) {
+	for i, b := range p {
+		if b == 0x03 {
+			p[i] = 0x15
+		}
+	}
 }
+
+// KillCtrlC is killCtrlC for the interactive client's terminal.
+func KillCtrlC(p []byte) { killCtrlC(p) }

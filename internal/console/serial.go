@@ -149,9 +149,6 @@ func (s *Server) serialSession(ctx context.Context, t *term.Terminal, ir *idleRe
 			fmt.Fprintf(t, "\nidle for %s: logged out\n", s.cfg.IdleTimeout)
 			logout("idle")
 			return errIdle
-		case errors.Is(err, io.EOF) && ir.sawCtrlC():
-			fmt.Fprintf(t, "^C\n")
-			continue
 		case errors.Is(err, io.EOF):
 			logout("ok")
 			return ErrLogout

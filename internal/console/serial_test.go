@@ -24,7 +24,7 @@ const (
 	veraPassword = "viewer-only-pass"
 )
 
-func writeUsers(t *testing.T) *Users {
+func writeUsers(t testing.TB) *Users {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "console-users")
 	u, err := LoadUsers(path)
@@ -333,5 +333,21 @@ func TestSerialPasswordNotEchoed(t *testing.T) {
 	pc.expect("tom@laned# ")
 	if strings.Contains(pc.all(), tomPassword) || strings.Contains(pc.all(), "correct horse") {
 		t.Fatal("password echoed")
+	}
+}
+
+func TestSerialCtrlCClearsTheLine(t *testing.T) {
+	pc := startPTY(t)
+	pc.login("tom", tomPassword)
+	pc.expect("tom@laned# ")
+	if _, err := pc.master.Write([]byte("trigger te\x03whoami\r")); err != nil {
+		t.Fatal(err)
+	}
+	pc.expect("tom (technician) via serial")
+	pc.expect("tom@laned# ")
+	pc.typeLine("\x03\x03status")
+	pc.expect("state degraded")
+	if n := strings.Count(strings.Join(pc.fb.Calls(), ","), "TriggerTest"); n != 0 {
+		t.Fatalf("the cleared line ran: %v", pc.fb.Calls())
 	}
 }
