@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/laned/laned/internal/clock"
 )
 
@@ -199,5 +201,32 @@ func TestSplit(t *testing.T) {
 		if err != nil || strings.Join(got, "|") != strings.Join(tc.want, "|") || len(got) != len(tc.want) {
 			t.Errorf("Split(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+func TestConfigYAML(t *testing.T) {
+	var cfg Config
+	cfg = DefaultConfig()
+	err := yaml.Unmarshal([]byte("socket: /run/x.sock\nroles:\n  ops: technician\nidle_timeout: 5m\nlogin:\n  lockout: 1h\nserial:\n  device: /dev/ttyS1\n  baud: 57600\n"), &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Socket != "/run/x.sock" || cfg.Roles["ops"] != RoleTechnician || cfg.IdleTimeout != 5*time.Minute ||
+		cfg.Login.Lockout != time.Hour || cfg.Serial.Baud != 57600 || cfg.Users != DefaultConfig().Users {
+		t.Fatalf("%+v", cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := DefaultConfig()
+	if err := yaml.Unmarshal([]byte("roles:\n  ops: admin\n"), &bad); err == nil || !strings.Contains(err.Error(), `"admin"`) {
+		t.Errorf("bad role: %v", err)
+	}
+	bad = DefaultConfig()
+	bad.Serial = SerialConfig{Device: "/dev/ttyS0", Baud: 12345}
+	bad.IdleTimeout = time.Second
+	err = bad.Validate()
+	if err == nil || !strings.Contains(err.Error(), "console.serial.baud") || !strings.Contains(err.Error(), "console.idle_timeout") {
+		t.Errorf("validate: %v", err)
 	}
 }
