@@ -238,8 +238,8 @@ func runConsole(ctx context.Context, e *env, socket string) error {
 		io.Reader
 		io.Writer
 	}{keys, os.Stdout}, c.Hello.User+"@laned"+mark+" ")
-	if w, h, err := term.GetSize(fd); err == nil {
-		t.SetSize(w, h)
+	if w, h, err := term.GetSize(fd); err == nil && w > 0 && h > 0 {
+		t.SetSize(w, h) // a terminal that reports 0×0 keeps x/term's 80×24
 	}
 	fmt.Fprintf(t, "laned console: %s (%s); 'help' lists commands, Ctrl-C stops a command, Ctrl-D leaves\n", c.Hello.User, c.Hello.Role)
 	for {
