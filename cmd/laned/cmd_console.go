@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -294,6 +296,9 @@ func consoleScript(ctx context.Context, e *env, c *console.Client, r io.Reader) 
 // directory, mode 0600 (biometric), never over an existing file.
 func saveFile(w io.Writer) func(console.File) error {
 	return func(f console.File) error {
+		if f.Name == "" || slices.Contains(strings.Split(filepath.ToSlash(f.Name), "/"), "..") {
+			return fmt.Errorf("refusing to save %q: not a plain file name", f.Name)
+		}
 		out, err := os.OpenFile(f.Name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return fmt.Errorf("save %s: %w", f.Name, err)
