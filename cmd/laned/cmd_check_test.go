@@ -51,6 +51,15 @@ func TestCheckNamesFailingItemsAndExitsNonZero(t *testing.T) {
 	if !found {
 		t.Errorf("outbox failure not named: %s", out.String())
 	}
+	out.Reset()
+	errb.Reset()
+	code = run(context.Background(), []string{"check", "--model-dir", models, "--state-dir", state, "--unit", "", "--skip", "models", "--skip", "clock"}, &out, &errb)
+	if code != 0 || strings.Contains(out.String(), "models") || !strings.Contains(errb.String(), "skipped: models, clock") {
+		t.Errorf("--skip: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	if code := run(context.Background(), []string{"check", "--skip", "nope"}, &out, &errb); code != 2 {
+		t.Errorf("--skip nope: exit %d", code)
+	}
 	if code := run(context.Background(), []string{"check", "--min-free", "lots"}, &out, &errb); code != 2 {
 		t.Errorf("bad --min-free: exit %d", code)
 	}
