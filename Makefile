@@ -21,7 +21,7 @@ MODEL_DIR  := models/cache
 APT_PKGS   := build-essential pkg-config libopencv-dev libturbojpeg0-dev libdnnl-dev mosquitto postgresql ca-certificates git
 APT_BENCH  := python3-faiss python3-numpy
 
-.PHONY: all setup deps go-check build models demo test test-short lint race bench fuzz clean
+.PHONY: all setup deps go-check build models demo test test-short lint race bench fuzz deb clean
 
 all: build
 
@@ -113,6 +113,14 @@ fuzz: build
 	    echo "fuzz $$pkg $$f"; $(TEST_ENV) $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+# deb builds out/laned_VERSION_ARCH.deb with dpkg-deb: the binary, the
+# systemd units, the udev rule, an example config and the models, verified
+# against the manifest at build (packaging/debian/build.sh).
+DEB_VERSION ?= $(shell git log -1 --format='0.1.0~git%cd.%h' --date=format:%Y%m%d 2>/dev/null || echo 0.1.0)
+DEB_OUT     ?= out
+deb: go-check models
+	bash packaging/debian/build.sh '$(DEB_VERSION)' $(MODEL_DIR) $(DEB_OUT)
 
 clean:
 	rm -rf bin out
