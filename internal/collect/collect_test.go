@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/laned/laned/internal/health"
 	"io"
 	"net/http/httptest"
 	"path/filepath"
@@ -27,21 +28,36 @@ type lane struct {
 	ids map[string]uint64
 }
 
-func startLane(t testing.TB, broker, prefix, site, name string, health time.Duration) *lane {
+func startLane(t testing.TB, broker, prefix, site, name string, healthEvery time.Duration) *lane {
 	t.Helper()
 	ob, err := outbox.Open(filepath.Join(t.TempDir(), name+".db"), outbox.Options{Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := uplink.Config{Brokers: []string{broker}, Prefix: prefix, Site: site, Lane: name, HealthInterval: health,
+	cfg := uplink.Config{Brokers: []string{broker}, Prefix: prefix, Site: site, Lane: name,
 		BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond, KeepAlive: 2 * time.Second, ConnectTimeout: 2 * time.Second}.WithDefaults()
 	p, err := uplink.New(uplink.Options{Config: cfg, Outbox: ob, Logger: quietLog(), Version: "v-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	errc := make(chan error, 1)
+	// Health reports come from the lane's health tracker, as in the daemon.
+	tr, err := health.New(health.Options{Site: site, Lane: name, Version: "v-test", Outbox: ob, Uplink: p,
+		Interval: healthEvery, Log: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 2)
 	go func() { errc <- p.Run(context.Background()) }()
-	t.Cleanup(func() { p.Close(); <-errc; ob.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { errc <- tr.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-errc
+		tr.Close()
+		p.Close()
+		<-errc
+		ob.Close()
+	})
 	return &lane{ob: ob, pub: p, ids: map[string]uint64{}}
 }
 
