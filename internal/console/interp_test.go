@@ -205,8 +205,7 @@ func TestSplit(t *testing.T) {
 }
 
 func TestConfigYAML(t *testing.T) {
-	var cfg Config
-	cfg = DefaultConfig()
+	cfg := DefaultConfig()
 	err := yaml.Unmarshal([]byte("socket: /run/x.sock\nroles:\n  ops: technician\nidle_timeout: 5m\nlogin:\n  lockout: 1h\nserial:\n  device: /dev/ttyS1\n  baud: 57600\n"), &cfg)
 	if err != nil {
 		t.Fatal(err)
