@@ -3,6 +3,11 @@
 // committed here first, so the lane keeps working while the uplink is down
 // and nothing committed is lost to a power cut.
 //
+// Only valid payloads enter: Enqueue runs Options.Validate first (default
+// SummarySchemas: the class's JSON Schema and the strict summary decoder)
+// and refuses the rest with ErrInvalid, counted in ClassStats.Invalid,
+// logged and reported to Options.OnInvalid for an event.
+//
 // Storage is one bbolt file. Writes (Enqueue, Ack, Reject) go to a single
 // committer goroutine that takes every operation waiting and commits them
 // in one transaction: one fsync per batch, never per record (group commit).

@@ -257,6 +257,9 @@ func (o *Outbox) Enqueue(ctx context.Context, kind Kind, payload []byte) (Messag
 		o.log.Error("outbox refused oversize payload", "kind", kind, "bytes", len(payload), "max", o.limits.MaxPayload)
 		return Message{}, fmt.Errorf("outbox: enqueue %s: %w (%d bytes, max %d)", kind, ErrTooLarge, len(payload), o.limits.MaxPayload)
 	}
+	if err := o.validate(kind, payload); err != nil {
+		return Message{}, err
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return Message{}, fmt.Errorf("outbox: enqueue %s: new id: %w", kind, err)

@@ -61,7 +61,7 @@ func newFixture(tb testing.TB, mod func(*Options)) *fixture {
 		tb:   tb,
 		ctx:  context.Background(),
 	}
-	f.opts = Options{Clock: f.clk, Logger: slog.New(slog.NewTextHandler(f.logs, nil))}
+	f.opts = Options{Clock: f.clk, Logger: slog.New(slog.NewTextHandler(f.logs, nil)), Validate: AnyPayload}
 	if _, ok := tb.(*testing.B); ok {
 		f.opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
