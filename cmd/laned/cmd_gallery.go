@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/laned/laned/internal/gallery/bundle"
 	"github.com/laned/laned/internal/gallery/enrol"
 	"github.com/laned/laned/internal/gallery/store"
+	"github.com/laned/laned/internal/safefile"
 	"github.com/laned/laned/internal/vision/pipeline"
 	"github.com/schollz/progressbar/v3"
 )
@@ -226,7 +226,7 @@ type templateLine struct {
 // addTemplates adds the JSON lines of path to w; for a delta it applies
 // them to base (the base's subject set) so the result count is known.
 func addTemplates(path string, w *bundle.Writer, base map[string]bool) error {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return fmt.Errorf("read templates: %w", err)
 	}
@@ -256,34 +256,20 @@ func addTemplates(path string, w *bundle.Writer, base map[string]bool) error {
 	}
 }
 
-// writeAtomic writes path through a temporary file renamed into place.
+// writeAtomic writes path (mode 0600: a bundle carries templates) through
+// a temporary file renamed into place; a symlink at path is replaced, not
+// followed.
 func writeAtomic(path string, write func(io.Writer) (*bundle.Manifest, error)) (*bundle.Manifest, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	m, err := write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", path, err)
-	}
-	return m, nil
+	var m *bundle.Manifest
+	err := safefile.WriteFile(path, 0o600, func(f io.Writer) error {
+		bw := bufio.NewWriterSize(f, 1<<20)
+		var err error
+		if m, err = write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+	return m, err
 }
 
 func runGalleryInspect(e *env, trust []string, path string) error {
@@ -295,7 +281,7 @@ func runGalleryInspect(e *env, trust []string, path string) error {
 		}
 		keys = kr
 	}
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return err
 	}
@@ -384,7 +370,7 @@ func runGalleryInspect(e *env, trust []string, path string) error {
 // readBase verifies an earlier bundle with the signing key's own public key
 // and returns its manifest and subject ids.
 func readBase(path string, priv ed25519.PrivateKey) (*bundle.Manifest, map[string]bool, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read base bundle: %w", err)
 	}

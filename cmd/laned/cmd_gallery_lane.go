@@ -13,6 +13,7 @@ import (
 	"github.com/laned/laned/internal/gallery/bundle"
 	"github.com/laned/laned/internal/gallery/pull"
 	"github.com/laned/laned/internal/gallery/store"
+	"github.com/laned/laned/internal/safefile"
 	"github.com/laned/laned/internal/vision/pipeline"
 )
 
@@ -81,7 +82,7 @@ type storeImporter struct {
 }
 
 func (si *storeImporter) ImportFile(ctx context.Context, path string) error {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return err
 	}
@@ -181,6 +182,12 @@ func init() {
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) != 0 {
 					return usageErrorf("no arguments")
+				}
+				// A status never creates a store at a mistyped path.
+				if st, err := os.Stat(l.db); err != nil {
+					return fmt.Errorf("no gallery store: %w", err)
+				} else if !st.Mode().IsRegular() {
+					return fmt.Errorf("gallery store %s: %w (a %s)", l.db, safefile.ErrNotRegular, safefile.TypeOf(st.Mode()))
 				}
 				s, err := l.open(e)
 				if err != nil {

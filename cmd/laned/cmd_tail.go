@@ -16,6 +16,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/laned/laned/internal/safefile"
 	"github.com/laned/laned/internal/summary"
 	"github.com/laned/laned/internal/uplink"
 )
@@ -84,7 +85,7 @@ func runTail(ctx context.Context, e *env, f tailFlags, args []string) error {
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if f.ca != "" {
-		pem, err := os.ReadFile(f.ca)
+		pem, err := safefile.ReadFile(f.ca, 1<<20)
 		if err != nil {
 			return fmt.Errorf("--ca: %w", err)
 		}
@@ -97,7 +98,7 @@ func runTail(ctx context.Context, e *env, f tailFlags, args []string) error {
 		return usageErrorf("--cert and --key go together")
 	}
 	if f.cert != "" {
-		kp, err := tls.LoadX509KeyPair(f.cert, f.key)
+		kp, err := loadKeyPair(f.cert, f.key)
 		if err != nil {
 			return fmt.Errorf("--cert/--key: %w", err)
 		}
@@ -237,4 +238,18 @@ func formatPayload(b []byte) (line, id string, err error) {
 		return s.String(), x.MessageID, nil
 	}
 	return "", "", fmt.Errorf("unexpected payload %T", v)
+}
+
+// loadKeyPair is tls.LoadX509KeyPair through safefile (no blocking open of
+// a FIFO or a device given as a file).
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	c, err := safefile.ReadFile(certFile, 1<<20)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	k, err := safefile.ReadFile(keyFile, 1<<20)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(c, k)
 }
