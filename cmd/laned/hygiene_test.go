@@ -150,3 +150,22 @@ func TestTrustKeyWritableByOthers(t *testing.T) {
 		runFail(t, "lets group or others write", "gallery", "inspect", "--trust", p("sign.key.pub"), p("g.bundle"))
 	}
 }
+
+// TestDetectFlagValues: out-of-range detector flags are usage errors
+// before any model is opened (--max-tiles -1 used to loop for ever).
+func TestDetectFlagValues(t *testing.T) {
+	img := filepath.Join("..", "..", "testdata", "images", "none.jpg")
+	for _, c := range []struct{ flag, val, want string }{
+		{"--max-tiles", "-1", "--max-tiles -1"},
+		{"--max-tiles", "0", "--max-tiles 0"},
+		{"--max-tiles", "100000", "--max-tiles 100000"},
+		{"--min-score", "1.5", "--min-score 1.5"},
+		{"--min-score", "NaN", "--min-score NaN"},
+		{"--min-face", "-7", "--min-face -7"},
+	} {
+		code, _, stderr := runWithin(t, "detect", c.flag, c.val, img)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("detect %s %s: exit %d, stderr %q", c.flag, c.val, code, stderr)
+		}
+	}
+}
