@@ -148,7 +148,17 @@ func runGalleryBuild(ctx context.Context, e *env, o buildOpts) error {
 	if w.Count() == 0 {
 		return errors.New("build gallery: no subject to write")
 	}
-	m, err := writeAtomic(o.out, func(f io.Writer) (*bundle.Manifest, error) { return w.Finish(f, priv) })
+	// The bundle is read back as a lane will read it (signature, manifest,
+	// every record) before it replaces o.out.
+	laneCheck := func(r io.Reader) error {
+		_, err := bundle.Verify(bufio.NewReaderSize(r, 1<<20), bundle.VerifyOptions{
+			Keys: bundle.NewKeyRing(priv.Public().(ed25519.PublicKey)), ModelID: man.ModelID, Dim: man.Dim, Now: now})
+		if err != nil {
+			return fmt.Errorf("a lane would refuse it: %w", err)
+		}
+		return nil
+	}
+	m, err := writeAtomic(o.out, func(f io.Writer) (*bundle.Manifest, error) { return w.Finish(f, priv) }, laneCheck)
 	if err != nil {
 		return err
 	}
@@ -259,16 +269,16 @@ func addTemplates(path string, w *bundle.Writer, base map[string]bool) error {
 // writeAtomic writes path (mode 0600: a bundle carries templates) through
 // a temporary file renamed into place; a symlink at path is replaced, not
 // followed.
-func writeAtomic(path string, write func(io.Writer) (*bundle.Manifest, error)) (*bundle.Manifest, error) {
+func writeAtomic(path string, write func(io.Writer) (*bundle.Manifest, error), check func(io.Reader) error) (*bundle.Manifest, error) {
 	var m *bundle.Manifest
-	err := safefile.WriteFile(path, 0o600, func(f io.Writer) error {
+	err := safefile.WriteFileChecked(path, 0o600, func(f io.Writer) error {
 		bw := bufio.NewWriterSize(f, 1<<20)
 		var err error
 		if m, err = write(bw); err != nil {
 			return err
 		}
 		return bw.Flush()
-	})
+	}, check)
 	return m, err
 }
 

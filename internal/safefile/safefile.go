@@ -90,7 +90,14 @@ func ReadFile(path string, max int64) ([]byte, error) {
 // and renamed over path, and the directory is fsynced. A symlink at path is
 // replaced, not followed; an existing directory or special file at path is
 // refused.
-func WriteFile(path string, mode fs.FileMode, write func(io.Writer) error) (err error) {
+func WriteFile(path string, mode fs.FileMode, write func(io.Writer) error) error {
+	return WriteFileChecked(path, mode, write, nil)
+}
+
+// WriteFileChecked is WriteFile with a check of the written file (read
+// back from its start) before it is renamed into place: when check fails,
+// nothing is left at path and an earlier file there is kept.
+func WriteFileChecked(path string, mode fs.FileMode, write func(io.Writer) error, check func(io.Reader) error) (err error) {
 	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() && st.Mode()&fs.ModeSymlink == 0 {
 		return fmt.Errorf("write %s: a %s is in the way", path, TypeOf(st.Mode()))
 	}
@@ -113,6 +120,14 @@ func WriteFile(path string, mode fs.FileMode, write func(io.Writer) error) (err 
 	}
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if check != nil {
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := check(tmp); err != nil {
+			return fmt.Errorf("write %s: check: %w", path, err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -142,3 +142,11 @@ func inUTC(v reflect.Value) reflect.Value {
 	}
 	return v
 }
+
+// SubjectIDRule describes the one rule for subject ids, shared by gallery
+// bundles and summaries (so every subject a lane can match, a summary can
+// carry): 1 to 64 of A-Z a-z 0-9 . _ : -, starting with a letter or digit.
+const SubjectIDRule = "1 to 64 of A-Z a-z 0-9 . _ : -, starting with a letter or digit"
+
+// ValidSubjectID reports whether s follows SubjectIDRule.
+func ValidSubjectID(s string) bool { return reID.MatchString(s) }
