@@ -139,6 +139,8 @@ func init() {
 			fs.StringVar(&o.KeyFile, "client-key", "", "client certificate key (PEM)")
 			fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 30*time.Second, "connect, TLS and response-header timeout")
 			fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "whole download timeout")
+			fs.Int64Var(&o.MaxBytes, "max-bytes", pull.DefaultMaxBytes, "largest bundle to download (bytes)")
+			fs.Int64Var(&o.Reserve, "reserve", pull.DefaultReserve, "free space to leave on the state directory's disk (bytes)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if o.URL == "" || len(args) != 0 {
 					return usageErrorf("need --url")
