@@ -62,6 +62,8 @@ type Store struct {
 	log    *slog.Logger
 	mu     sync.Mutex // serialises Import
 	closed sync.Once
+
+	recovered *Recovery // set when Open moved a damaged file aside
 }
 
 // Open opens (creating if needed) the store at path, checks the key against
@@ -77,6 +79,10 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	rec, err := guard(path, opts)
+	if err != nil {
+		return nil, err
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
@@ -84,7 +90,7 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open gallery store %s: %w", path, err)
 	}
-	s := &Store{db: db, key: opts.Key, path: path, maxAge: opts.MaxAge, batch: opts.Batch, log: opts.Log.With("store", path)}
+	s := &Store{db: db, key: opts.Key, path: path, maxAge: opts.MaxAge, batch: opts.Batch, log: opts.Log.With("store", path), recovered: rec}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open gallery store %s: %w", path, err)
@@ -196,6 +202,8 @@ func (s *Store) Status(now time.Time) (Status, error) {
 		return st, fmt.Errorf("gallery status: %w", err)
 	}
 	switch {
+	case !st.Active && s.recovered != nil:
+		st.Degraded, st.Reason = true, fmt.Sprintf("no gallery: the store was damaged and moved to %s; waiting for the next sync", s.recovered.MovedTo)
 	case !st.Active:
 		st.Degraded, st.Reason = true, "no gallery imported"
 	case !now.Before(st.Manifest.Expires):
