@@ -33,6 +33,13 @@
 // (bounded) for inspection and not retried. A record that fails to decode
 // (checksum, lengths) is quarantined the same way when Pending meets it.
 //
+// A damaged file (truncated, zeroed or garbage pages) is found by
+// boltcheck with pread before bbolt maps it, so it is never a SIGBUS or a
+// panic: Open moves it aside, re-queues every record it can still read,
+// with its message id and seq, in a fresh file, and reports the rest as
+// lost with their seq range (Recovered, and an error log line). The seq
+// continues past a gap above every one used before.
+//
 // A failed transaction (disk full, I/O error) fails every operation of its
 // batch with ErrStorage; nothing of it is half-stored, the failure is
 // counted (Stats.StoreErrors, ClassStats.Unstored) and the next batch tries
