@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // sample builds a real bbolt file: nested and inline buckets, many keys
@@ -150,7 +151,7 @@ func TestDamagePatterns(t *testing.T) {
 			refused++
 			continue
 		}
-		if err := openAndRead(t, b); err != nil && !errors.Is(err, bolt.ErrInvalid) {
+		if err := openAndRead(t, b); err != nil && !errors.Is(err, berrors.ErrInvalid) {
 			t.Errorf("%s: Check passed but bbolt fails: %v", d.name, err)
 		}
 	}
@@ -181,7 +182,7 @@ func FuzzCheck(f *testing.F) {
 		if _, err := Check(bytes.NewReader(b), int64(len(b))); err != nil {
 			return
 		}
-		if err := openAndRead(t, b); err != nil && !errors.Is(err, bolt.ErrInvalid) {
+		if err := openAndRead(t, b); err != nil && !errors.Is(err, berrors.ErrInvalid) {
 			t.Fatalf("Check passed, bbolt: %v", err)
 		}
 	})
