@@ -193,7 +193,7 @@ func enrolDir(ctx context.Context, e *env, o buildOpts, w *bundle.Writer) error 
 	rejected = append(rejected, rep.Rejected...)
 	byReason := map[string]int{}
 	for _, r := range rejected {
-		fmt.Fprintf(e.Stdout, "rejected %s: %v\n", r.Path, r.Err)
+		fmt.Fprintf(e.Stdout, "rejected %s: %s\n", forTerminal(r.Path), forTerminal(r.Err.Error()))
 		byReason[reasonOf(r.Err)]++
 	}
 	reasons := make([]string, 0, len(byReason))
@@ -305,10 +305,10 @@ func runGalleryInspect(e *env, trust []string, path string) error {
 	case errors.Is(herr, bundle.ErrUnknownKey) && len(trust) == 0:
 		sig = "not checked (no --trust key given)"
 	case herr != nil:
-		sig = "REFUSED: " + herr.Error()
+		sig = "REFUSED: " + forTerminal(herr.Error())
 	}
 	out := e.Stdout
-	fmt.Fprintf(out, "file:            %s\n", path)
+	fmt.Fprintf(out, "file:            %s\n", forTerminal(path))
 	fmt.Fprintf(out, "kind:            %s\n", m.Kind)
 	fmt.Fprintf(out, "gallery version: %d\n", m.Version)
 	if m.Kind == bundle.Delta {
@@ -316,11 +316,11 @@ func runGalleryInspect(e *env, trust []string, path string) error {
 	}
 	fmt.Fprintf(out, "created:         %s\n", m.Created.Format(time.RFC3339))
 	fmt.Fprintf(out, "expires:         %s\n", m.Expires.Format(time.RFC3339))
-	fmt.Fprintf(out, "model:           %s (%d-D)\n", m.ModelID, m.Dim)
+	fmt.Fprintf(out, "model:           %s (%d-D)\n", forTerminal(m.ModelID), m.Dim)
 	fmt.Fprintf(out, "records:         %d (%d bytes), gallery after import: %d subjects\n", m.RecordCount, m.RecordsBytes, m.ResultCount)
 	fmt.Fprintf(out, "records sha256:  %x\n", m.RecordsSHA256)
 	if m.Issuer != "" {
-		fmt.Fprintf(out, "issuer:          %s\n", m.Issuer)
+		fmt.Fprintf(out, "issuer:          %s\n", forTerminal(m.Issuer)) // bundle text: escaped
 	}
 	fmt.Fprintf(out, "signing key:     %s\n", m.KeyID)
 	fmt.Fprintf(out, "signature:       %s\n", sig)
@@ -348,7 +348,7 @@ func runGalleryInspect(e *env, trust []string, path string) error {
 			break
 		}
 		if err != nil {
-			fmt.Fprintf(out, "records:         REFUSED: %v\n", err)
+			fmt.Fprintf(out, "records:         REFUSED: %s\n", forTerminal(err.Error()))
 			return fmt.Errorf("inspect %s: %w", path, err)
 		}
 		if rec.Remove {

@@ -119,3 +119,23 @@ func checkClean(t *testing.T, what, s string) {
 		t.Errorf("%s is not UTF-8: %q", what, s)
 	}
 }
+
+// TestInspectSanitises: text from a bundle (issuer, model id) reaches the
+// terminal only escaped, even from a bundle whose signature is refused.
+func TestInspectSanitises(t *testing.T) {
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	runOK(t, "gallery", "keygen", "-o", p("sign.key"))
+	writeTemplates(t, p("t.jsonl"), 2, 1)
+	runOK(t, "gallery", "build", "--from-templates", p("t.jsonl"), "--key", p("sign.key"), "-o", p("g.bundle"), "--issuer", "office\x1b]0;owned\x07\x1b[2J\u009b1m")
+	for _, args := range [][]string{
+		{"gallery", "inspect", p("g.bundle")},
+		{"gallery", "inspect", "--trust", p("sign.key.pub"), p("g.bundle")},
+	} {
+		out := runOK(t, args...)
+		checkClean(t, "inspect", out)
+		if !strings.Contains(out, "owned") {
+			t.Errorf("issuer lost: %q", out)
+		}
+	}
+}
