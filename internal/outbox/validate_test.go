@@ -10,7 +10,7 @@ import (
 	"github.com/laned/laned/internal/summary"
 )
 
-func validTransaction(t *testing.T) []byte {
+func validTransaction(t testing.TB) []byte {
 	t.Helper()
 	at := time.Date(2026, 11, 25, 22, 14, 3, 0, time.UTC)
 	s, q := 0.9, 0.8
@@ -72,5 +72,17 @@ func TestEnqueueEnforcesSchemas(t *testing.T) {
 	}
 	if !strings.Contains(f.logs.String(), "outbox refused invalid payload") {
 		t.Errorf("no log line:\n%s", f.logs.String())
+	}
+}
+
+// BenchmarkSummarySchemas is what the schema check adds to each Enqueue
+// of a transaction (compare BenchmarkEnqueue).
+func BenchmarkSummarySchemas(b *testing.B) {
+	p := validTransaction(b)
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		if err := SummarySchemas(KindSummary, p); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
