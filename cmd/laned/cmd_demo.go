@@ -130,10 +130,10 @@ func runDemo(ctx context.Context, e *env, outDir string) error {
 			annotate(&probe, f.Face, label, col)
 		}
 		out := filepath.Join(outDir, name+"-identified.png")
-		ok := gocv.IMWrite(out, probe)
+		err = writeImage(out, probe)
 		probe.Close()
-		if !ok {
-			return fmt.Errorf("write %s failed", out)
+		if err != nil {
+			return err
 		}
 	}
 	fmt.Fprintf(e.Stdout, "\n%d of %d usable faces in the second captures matched their identity; annotated images in %s\n", matched, total, outDir)

@@ -80,7 +80,20 @@ func addDetectFlags(fs *flag.FlagSet) *detectFlags {
 	}
 }
 
+// maxTilesLimit bounds --max-tiles: more tiles than this on one image is
+// a typing mistake, not a setting.
+const maxTilesLimit = 1024
+
 func (f *detectFlags) open() (*detect.Detector, error) {
+	if n := *f.maxTiles; n < 1 || n > maxTilesLimit {
+		return nil, usageErrorf("--max-tiles %d: want 1..%d", n, maxTilesLimit)
+	}
+	if s := *f.minScore; !(s > 0 && s < 1) {
+		return nil, usageErrorf("--min-score %v: want a confidence in (0, 1)", s)
+	}
+	if m := *f.minFace; m < -1 || m == 0 {
+		return nil, usageErrorf("--min-face %d: want a side in pixels, or -1 for the full-frame pass only", m)
+	}
 	dir := *f.models
 	if dir == "" {
 		var err error

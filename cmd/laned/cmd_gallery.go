@@ -9,16 +9,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/laned/laned/internal/atomicfile"
 	"github.com/laned/laned/internal/gallery/bundle"
 	"github.com/laned/laned/internal/gallery/enrol"
 	"github.com/laned/laned/internal/gallery/store"
+	"github.com/laned/laned/internal/safefile"
 	"github.com/laned/laned/internal/vision/pipeline"
 	"github.com/schollz/progressbar/v3"
 )
@@ -149,7 +148,17 @@ func runGalleryBuild(ctx context.Context, e *env, o buildOpts) error {
 	if w.Count() == 0 {
 		return errors.New("build gallery: no subject to write")
 	}
-	m, err := writeAtomic(o.out, func(f io.Writer) (*bundle.Manifest, error) { return w.Finish(f, priv) })
+	// The bundle is read back as a lane will read it (signature, manifest,
+	// every record) before it replaces o.out.
+	laneCheck := func(r io.Reader) error {
+		_, err := bundle.Verify(bufio.NewReaderSize(r, 1<<20), bundle.VerifyOptions{
+			Keys: bundle.NewKeyRing(priv.Public().(ed25519.PublicKey)), ModelID: man.ModelID, Dim: man.Dim, Now: now})
+		if err != nil {
+			return fmt.Errorf("a lane would refuse it: %w", err)
+		}
+		return nil
+	}
+	m, err := writeAtomic(o.out, func(f io.Writer) (*bundle.Manifest, error) { return w.Finish(f, priv) }, laneCheck)
 	if err != nil {
 		return err
 	}
@@ -184,7 +193,7 @@ func enrolDir(ctx context.Context, e *env, o buildOpts, w *bundle.Writer) error 
 	rejected = append(rejected, rep.Rejected...)
 	byReason := map[string]int{}
 	for _, r := range rejected {
-		fmt.Fprintf(e.Stdout, "rejected %s: %v\n", r.Path, r.Err)
+		fmt.Fprintf(e.Stdout, "rejected %s: %s\n", forTerminal(r.Path), forTerminal(r.Err.Error()))
 		byReason[reasonOf(r.Err)]++
 	}
 	reasons := make([]string, 0, len(byReason))
@@ -227,7 +236,7 @@ type templateLine struct {
 // addTemplates adds the JSON lines of path to w; for a delta it applies
 // them to base (the base's subject set) so the result count is known.
 func addTemplates(path string, w *bundle.Writer, base map[string]bool) error {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return fmt.Errorf("read templates: %w", err)
 	}
@@ -257,18 +266,20 @@ func addTemplates(path string, w *bundle.Writer, base map[string]bool) error {
 	}
 }
 
-// writeAtomic writes path through a temporary file renamed into place
-// (package atomicfile: fsynced, directory fsynced).
-func writeAtomic(path string, write func(io.Writer) (*bundle.Manifest, error)) (*bundle.Manifest, error) {
+// writeAtomic writes path (mode 0600: a bundle carries templates) through
+// a temporary file renamed into place; a symlink at path is replaced, not
+// followed.
+func writeAtomic(path string, write func(io.Writer) (*bundle.Manifest, error), check func(io.Reader) error) (*bundle.Manifest, error) {
 	var m *bundle.Manifest
-	err := atomicfile.Write(path, 0o644, func(w io.Writer) (err error) {
-		m, err = write(w)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
+	err := safefile.WriteFileChecked(path, 0o600, func(f io.Writer) error {
+		bw := bufio.NewWriterSize(f, 1<<20)
+		var err error
+		if m, err = write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}, check)
+	return m, err
 }
 
 func runGalleryInspect(e *env, trust []string, path string) error {
@@ -280,7 +291,7 @@ func runGalleryInspect(e *env, trust []string, path string) error {
 		}
 		keys = kr
 	}
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return err
 	}
@@ -294,10 +305,10 @@ func runGalleryInspect(e *env, trust []string, path string) error {
 	case errors.Is(herr, bundle.ErrUnknownKey) && len(trust) == 0:
 		sig = "not checked (no --trust key given)"
 	case herr != nil:
-		sig = "REFUSED: " + herr.Error()
+		sig = "REFUSED: " + forTerminal(herr.Error())
 	}
 	out := e.Stdout
-	fmt.Fprintf(out, "file:            %s\n", path)
+	fmt.Fprintf(out, "file:            %s\n", forTerminal(path))
 	fmt.Fprintf(out, "kind:            %s\n", m.Kind)
 	fmt.Fprintf(out, "gallery version: %d\n", m.Version)
 	if m.Kind == bundle.Delta {
@@ -305,11 +316,11 @@ func runGalleryInspect(e *env, trust []string, path string) error {
 	}
 	fmt.Fprintf(out, "created:         %s\n", m.Created.Format(time.RFC3339))
 	fmt.Fprintf(out, "expires:         %s\n", m.Expires.Format(time.RFC3339))
-	fmt.Fprintf(out, "model:           %s (%d-D)\n", m.ModelID, m.Dim)
+	fmt.Fprintf(out, "model:           %s (%d-D)\n", forTerminal(m.ModelID), m.Dim)
 	fmt.Fprintf(out, "records:         %d (%d bytes), gallery after import: %d subjects\n", m.RecordCount, m.RecordsBytes, m.ResultCount)
 	fmt.Fprintf(out, "records sha256:  %x\n", m.RecordsSHA256)
 	if m.Issuer != "" {
-		fmt.Fprintf(out, "issuer:          %s\n", m.Issuer)
+		fmt.Fprintf(out, "issuer:          %s\n", forTerminal(m.Issuer)) // bundle text: escaped
 	}
 	fmt.Fprintf(out, "signing key:     %s\n", m.KeyID)
 	fmt.Fprintf(out, "signature:       %s\n", sig)
@@ -337,7 +348,7 @@ func runGalleryInspect(e *env, trust []string, path string) error {
 			break
 		}
 		if err != nil {
-			fmt.Fprintf(out, "records:         REFUSED: %v\n", err)
+			fmt.Fprintf(out, "records:         REFUSED: %s\n", forTerminal(err.Error()))
 			return fmt.Errorf("inspect %s: %w", path, err)
 		}
 		if rec.Remove {
@@ -369,7 +380,7 @@ func runGalleryInspect(e *env, trust []string, path string) error {
 // readBase verifies an earlier bundle with the signing key's own public key
 // and returns its manifest and subject ids.
 func readBase(path string, priv ed25519.PrivateKey) (*bundle.Manifest, map[string]bool, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read base bundle: %w", err)
 	}

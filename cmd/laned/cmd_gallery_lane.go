@@ -14,6 +14,7 @@ import (
 	"github.com/laned/laned/internal/gallery/bundle"
 	"github.com/laned/laned/internal/gallery/pull"
 	"github.com/laned/laned/internal/gallery/store"
+	"github.com/laned/laned/internal/safefile"
 	"github.com/laned/laned/internal/vision/pipeline"
 )
 
@@ -84,7 +85,7 @@ type storeImporter struct {
 }
 
 func (si *storeImporter) ImportFile(ctx context.Context, path string) error {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return err
 	}
@@ -144,6 +145,8 @@ func init() {
 			fs.StringVar(&o.KeyFile, "client-key", "", "client certificate key (PEM)")
 			fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 30*time.Second, "connect, TLS and response-header timeout")
 			fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "whole download timeout")
+			fs.Int64Var(&o.MaxBytes, "max-bytes", pull.DefaultMaxBytes, "largest bundle to download (bytes)")
+			fs.Int64Var(&o.Reserve, "reserve", pull.DefaultReserve, "free space to leave on the state directory's disk (bytes)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if o.URL == "" || len(args) != 0 {
 					return usageErrorf("need --url")
@@ -190,6 +193,12 @@ func init() {
 				}
 				if done, err := galleryStatusViaDaemon(ctx, e, l.socket); done {
 					return err
+				}
+				// A status never creates a store at a mistyped path.
+				if st, err := os.Stat(l.db); err != nil {
+					return fmt.Errorf("no gallery store: %w", err)
+				} else if !st.Mode().IsRegular() {
+					return fmt.Errorf("gallery store %s: %w (a %s)", l.db, safefile.ErrNotRegular, safefile.TypeOf(st.Mode()))
 				}
 				s, err := l.open(e)
 				if err != nil {

@@ -23,7 +23,7 @@ func init() {
 	register(&command{
 		Name:  "tail",
 		Short: "print the transaction summaries and events lanes publish (central office)",
-		Usage: "--broker URL [--prefix P] [--site S] [--lane L] [--json] [--ca F --cert F --key F] [--username U --password P]",
+		Usage: "--broker URL [--prefix P] [--site S] [--lane L] [--json] [--ca F --cert F --key F] [--username U [--password-file F]]",
 		Setup: setupTail,
 	})
 }
@@ -34,6 +34,8 @@ type tailFlags struct {
 	ca, cert, key, username, passwd string
 	clientID                        string
 	status                          bool
+	passwdFile                      string
+	allowPlain                      bool
 }
 
 func setupTail(fs *flag.FlagSet) runFunc {
@@ -48,7 +50,9 @@ func setupTail(fs *flag.FlagSet) runFunc {
 	fs.StringVar(&f.cert, "cert", "", "client certificate (PEM)")
 	fs.StringVar(&f.key, "key", "", "client key (PEM)")
 	fs.StringVar(&f.username, "username", "", "MQTT user name")
-	fs.StringVar(&f.passwd, "password", "", "MQTT password (or LANED_MQTT_PASSWORD)")
+	fs.StringVar(&f.passwd, "password", "", "refused: a password on the command line is visible in ps; use --password-file")
+	fs.StringVar(&f.passwdFile, "password-file", "", "file holding the MQTT password (default $LANED_MQTT_PASSWORD, else the systemd credential "+tailCredential+")")
+	fs.BoolVar(&f.allowPlain, "allow-plaintext-password", false, "allow sending the password over plain tcp:// (trusted networks only)")
 	fs.StringVar(&f.clientID, "client-id", "", "MQTT client id (default laned-tail-PID)")
 	return func(ctx context.Context, e *env, args []string) error { return runTail(ctx, e, f, args) }
 }
@@ -65,14 +69,29 @@ func runTail(ctx context.Context, e *env, f tailFlags, args []string) error {
 			return usageErrorf("--%s %q: a name, or + for all", v.name, v.val)
 		}
 	}
-	if f.passwd == "" {
-		f.passwd = os.Getenv("LANED_MQTT_PASSWORD")
+	if f.passwd != "" {
+		return usageErrorf("--password is visible to every user in ps; use --password-file FILE, $LANED_MQTT_PASSWORD or the systemd credential %s", tailCredential)
+	}
+	passwd, err := tailPassword(f.passwdFile)
+	if err != nil {
+		return err
+	}
+	if passwd != "" && f.username == "" {
+		return usageErrorf("a password needs --username")
+	}
+	f.passwd = passwd
+	brokers := strings.Split(f.broker, ",")
+	for i := range brokers {
+		brokers[i] = strings.TrimSpace(brokers[i])
+	}
+	if err := checkBrokers(brokers, f.passwd != "", f.allowPlain); err != nil {
+		return err
 	}
 	o := mqtt.NewClientOptions().SetCleanSession(true).SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(2 * time.Second).SetMaxReconnectInterval(30 * time.Second).SetOrderMatters(true).
 		SetProtocolVersion(4).SetConnectTimeout(10 * time.Second)
-	for _, b := range strings.Split(f.broker, ",") {
-		o.AddBroker(strings.TrimSpace(b))
+	for _, b := range brokers {
+		o.AddBroker(b)
 	}
 	if f.clientID == "" {
 		f.clientID = fmt.Sprintf("laned-tail-%d", os.Getpid())
@@ -111,7 +130,7 @@ func runTail(ctx context.Context, e *env, f tailFlags, args []string) error {
 		}
 	})
 	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-		e.Log.Warn("tail: connection lost, reconnecting", "err", err, "reason", uplink.Classify(err))
+		e.Log.Warn("tail: connection lost, reconnecting", "err", forTerminal(err.Error()), "reason", uplink.Classify(err))
 	})
 	cl := mqtt.NewClient(o)
 	tok := cl.Connect() // with ConnectRetry it keeps trying; report why meanwhile
@@ -123,7 +142,7 @@ func runTail(ctx context.Context, e *env, f tailFlags, args []string) error {
 		return nil
 	case <-connected:
 	case <-first.C:
-		e.Log.Warn("tail: still not connected after 10s; retrying", "broker", f.broker)
+		e.Log.Warn("tail: still not connected after 10s; retrying", "broker", redactURLs(f.broker))
 	}
 	_ = tok
 	<-ctx.Done()
@@ -150,16 +169,15 @@ func (p *tailPrinter) print(topic string, payload []byte) {
 	if p.raw { // one payload per line, as received (compacted)
 		var c bytes.Buffer
 		if err := json.Compact(&c, payload); err != nil {
-			fmt.Fprintf(p.errw, "laned tail: %s: not JSON: %v\n", topic, err)
+			fmt.Fprintf(p.errw, "laned tail: %s: not JSON: %s\n", forTerminal(topic), forTerminal(err.Error()))
 			return
 		}
-		c.WriteByte('\n')
-		p.out.Write(c.Bytes())
+		p.out.Write(append(jsonForTerminal(c.Bytes()), '\n'))
 		return
 	}
 	line, id, err := formatPayload(payload)
 	if err != nil {
-		fmt.Fprintf(p.errw, "laned tail: %s: %v\n", topic, err)
+		fmt.Fprintf(p.errw, "laned tail: %s: %s\n", forTerminal(topic), forTerminal(err.Error()))
 		return
 	}
 	if id != "" {
@@ -177,9 +195,14 @@ func (p *tailPrinter) print(topic string, payload []byte) {
 	fmt.Fprintln(p.out, line)
 }
 
-// formatPayload renders one payload as a line; it returns the message id
-// for deduplication.
+// formatPayload renders one payload as a line safe for a terminal; it
+// returns the message id for deduplication.
 func formatPayload(b []byte) (line, id string, err error) {
+	line, id, err = renderPayload(b)
+	return forTerminal(line), id, err
+}
+
+func renderPayload(b []byte) (line, id string, err error) {
 	v, err := summary.Unmarshal(b)
 	if err != nil {
 		return "", "", err

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -57,10 +58,42 @@ func usageErrorf(format string, a ...any) error {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(os.Exit)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// interruptContext returns a context cancelled by the first SIGINT or
+// SIGTERM; a second one calls exit(130) at once, for a command stuck where
+// its context cannot reach (signal.NotifyContext would swallow it).
+func interruptContext(exit func(int)) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sig:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sig:
+			fmt.Fprintln(os.Stderr, "laned: interrupted twice, exiting now")
+			exit(130)
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(sig)
+			close(done)
+			cancel()
+		})
+	}
 }
 
 // run dispatches args to a subcommand and returns the process exit code.
@@ -120,7 +153,8 @@ func lookup(args []string) (*command, []string) {
 
 // interleave moves flags that follow positional arguments to the front, so
 // that "laned detect a.jpg --json" works like "laned detect --json a.jpg".
-// Arguments after "--" stay positional.
+// Arguments after "--" stay positional (the "--" is kept in front of the
+// positional arguments, so the flag package stops there).
 func interleave(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
@@ -148,7 +182,7 @@ func interleave(fs *flag.FlagSet, args []string) []string {
 		}
 		pos = append(pos, a)
 	}
-	return append(flags, pos...)
+	return append(append(flags, "--"), pos...)
 }
 
 func printCommands(w io.Writer) {

@@ -3,6 +3,11 @@
 // committed here first, so the lane keeps working while the uplink is down
 // and nothing committed is lost to a power cut.
 //
+// Only valid payloads enter: Enqueue runs Options.Validate first (default
+// SummarySchemas: the class's JSON Schema and the strict summary decoder)
+// and refuses the rest with ErrInvalid, counted in ClassStats.Invalid,
+// logged and reported to Options.OnInvalid for an event.
+//
 // Storage is one bbolt file. Writes (Enqueue, Ack, Reject) go to a single
 // committer goroutine that takes every operation waiting and commits them
 // in one transaction: one fsync per batch, never per record (group commit).
@@ -27,6 +32,13 @@
 // is marked with Quarantine moves to a quarantine bucket, where it is kept
 // (bounded) for inspection and not retried. A record that fails to decode
 // (checksum, lengths) is quarantined the same way when Pending meets it.
+//
+// A damaged file (truncated, zeroed or garbage pages) is found by
+// boltcheck with pread before bbolt maps it, so it is never a SIGBUS or a
+// panic: Open moves it aside, re-queues every record it can still read,
+// with its message id and seq, in a fresh file, and reports the rest as
+// lost with their seq range (Recovered, and an error log line). The seq
+// continues past a gap above every one used before.
 //
 // A failed transaction (disk full, I/O error) fails every operation of its
 // batch with ErrStorage; nothing of it is half-stored, the failure is

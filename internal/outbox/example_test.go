@@ -2,14 +2,17 @@ package outbox_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/laned/laned/internal/outbox"
+	"github.com/laned/laned/internal/summary"
 )
 
 func ExampleOutbox() {
@@ -25,8 +28,17 @@ func ExampleOutbox() {
 	defer ob.Close()
 	ctx := context.Background()
 
-	// The lane: commit first, then carry on.
-	m, err := ob.Enqueue(ctx, outbox.KindSummary, []byte(`{"vehicle":"v1"}`))
+	// The lane: commit first, then carry on. Only payloads that pass
+	// their JSON Schema are stored (outbox.SummarySchemas).
+	ev, _ := summary.Marshal(&summary.Event{
+		Header: summary.Header{SchemaVersion: summary.SchemaVersion, Kind: summary.KindEvent},
+		Site:   "north", Lane: "L2", At: time.Date(2026, 11, 25, 22, 0, 0, 0, time.UTC),
+		Category: "audit", Severity: "info", Code: "console.login", Message: "technician logged in",
+	})
+	if _, err := ob.Enqueue(ctx, outbox.KindEvent, []byte(`{"vehicle":"v1"}`)); err != nil {
+		fmt.Println("refused:", errors.Is(err, outbox.ErrInvalid))
+	}
+	m, err := ob.Enqueue(ctx, outbox.KindEvent, ev)
 	if err != nil {
 		log.Print(err) // counted in Stats; the lane keeps working
 	}
@@ -36,12 +48,13 @@ func ExampleOutbox() {
 	<-ob.Notify()
 	pending, _ := ob.PendingAfter(0, 100)
 	for _, p := range pending {
-		fmt.Printf("publish %d %s %s\n", p.Seq, p.Kind, p.Payload)
+		fmt.Printf("publish %d %s %d bytes\n", p.Seq, p.Kind, len(p.Payload))
 		ob.Ack(p.Seq) // on PUBACK
 	}
 	fmt.Println("waiting", ob.Stats().Count)
 	// Output:
+	// refused: true
 	// committed seq 1
-	// publish 1 transaction {"vehicle":"v1"}
+	// publish 1 event 183 bytes
 	// waiting 0
 }

@@ -77,6 +77,13 @@ type Options struct {
 	MaxAttempts int
 	// PruneInterval is how often Run drops expired messages. Default 1 min.
 	PruneInterval time.Duration
+	// Validate checks every payload before it is stored (ErrInvalid when
+	// it refuses). Default SummarySchemas; AnyPayload only in tests of the
+	// queue itself.
+	Validate Validator
+	// OnInvalid, if set, is told of every refused payload (the daemon
+	// emits an event); it is called on the Enqueue caller's goroutine.
+	OnInvalid func(Kind, error)
 
 	maxFileSize int // bbolt MaxSize, for tests that need a full "disk"
 }
@@ -146,6 +153,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.PruneInterval == 0 {
 		o.PruneInterval = time.Minute
+	}
+	if o.Validate == nil {
+		o.Validate = SummarySchemas
 	}
 	return o, nil
 }

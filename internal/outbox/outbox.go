@@ -14,6 +14,7 @@ import (
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/laned/laned/internal/boltcheck"
 	"github.com/laned/laned/internal/clock"
 )
 
@@ -76,6 +77,8 @@ type Outbox struct {
 	mu  sync.Mutex // guards st and mem
 	st  state
 	mem memCounters
+
+	recovered *Recovery // set when Open salvaged a damaged file
 }
 
 // Open opens or creates the outbox file at path and starts its committer.
@@ -83,6 +86,10 @@ type Outbox struct {
 // another process holds the file.
 func Open(path string, opts Options) (*Outbox, error) {
 	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	recovered, err := recoverDamaged(path, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +115,8 @@ func Open(path string, opts Options) (*Outbox, error) {
 		quit:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		notify:  make(chan struct{}, 1),
+
+		recovered: recovered,
 	}
 	if err := db.Update(o.load); err != nil {
 		db.Close()
@@ -260,6 +269,9 @@ func (o *Outbox) Enqueue(ctx context.Context, kind Kind, payload []byte) (Messag
 		o.mu.Unlock()
 		o.log.Error("outbox refused oversize payload", "kind", kind, "bytes", len(payload), "max", o.limits.MaxPayload)
 		return Message{}, fmt.Errorf("outbox: enqueue %s: %w (%d bytes, max %d)", kind, ErrTooLarge, len(payload), o.limits.MaxPayload)
+	}
+	if err := o.validate(kind, payload); err != nil {
+		return Message{}, err
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -421,6 +433,9 @@ func (o *Outbox) Check() error {
 func CheckFile(path string, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = time.Second
+	}
+	if err := boltcheck.CheckFile(path); err != nil { // before bbolt maps it
+		return fmt.Errorf("outbox: check: %w", err)
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: timeout})
 	if errors.Is(err, berrors.ErrTimeout) {

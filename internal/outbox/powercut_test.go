@@ -167,6 +167,7 @@ func runAndKill(t *testing.T, path string, n int) []string {
 // is atomic and survives the kill.
 func powerCutChild(path string) {
 	ob, err := Open(path, Options{
+		Validate:    AnyPayload,
 		LockTimeout: 10 * time.Second,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -21,6 +21,7 @@ type ClassStats struct {
 	// Since Open (the failure itself may have prevented persisting them).
 	Unstored uint64 // Enqueue failed on a storage error (disk full, I/O)
 	Oversize uint64 // refused: payload over MaxPayload
+	Invalid  uint64 // refused: payload fails its schema (Options.Validate)
 }
 
 // Stats is a snapshot of the outbox for health reports and `laned status`.
@@ -101,6 +102,7 @@ func (s *state) total() int64 {
 // memCounters are counted outside transactions.
 type memCounters struct {
 	unstored, oversize [nslots]uint64
+	invalid            [nslots]uint64
 	storeErrors        uint64
 	batches, records   uint64
 }
@@ -131,6 +133,7 @@ func (o *Outbox) Stats() Stats {
 			Quarantined: c.quarantined,
 			Unstored:    o.mem.unstored[slot(k)],
 			Oversize:    o.mem.oversize[slot(k)],
+			Invalid:     o.mem.invalid[slot(k)],
 		}
 		if c.count > 0 && !c.oldest.IsZero() {
 			cs.OldestAge = max(now.Sub(c.oldest), 0)
@@ -158,6 +161,7 @@ func (s Stats) Total() ClassStats {
 		t.Quarantined += c.Quarantined
 		t.Unstored += c.Unstored
 		t.Oversize += c.Oversize
+		t.Invalid += c.Invalid
 	}
 	return t
 }

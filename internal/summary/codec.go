@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 )
 
@@ -25,13 +26,15 @@ func (ev *Event) kind() Kind                 { return KindEvent }
 func (ev *Event) validate(s bool) error      { return ev.Validate(s) }
 
 // Marshal validates v (a *Transaction, *Status, *Health or *Event) and
-// encodes it. message_id and sequence may be absent (the uplink stamps
-// them); when present they must be valid.
+// encodes it, times in UTC. message_id and sequence may be absent (the
+// uplink stamps them); when present they must be valid. The result is
+// checked against the JSON Schema of its kind too.
 func Marshal(v any) ([]byte, error) {
 	p, ok := v.(payload)
-	if !ok {
+	if !ok || reflect.ValueOf(v).IsNil() {
 		return nil, fmt.Errorf("summary: marshal: unsupported type %T", v)
 	}
+	p = inUTC(reflect.ValueOf(p)).Interface().(payload)
 	if err := p.validate(false); err != nil {
 		return nil, err
 	}
@@ -42,6 +45,11 @@ func Marshal(v any) ([]byte, error) {
 	if len(b) > MaxSize {
 		return nil, fmt.Errorf("summary: marshal %s: %d bytes, max %d", p.kind(), len(b), MaxSize)
 	}
+	h := reflect.ValueOf(p).Elem().FieldByName("Header")
+	stamped := h.IsValid() && h.FieldByName("MessageID").String() != ""
+	if err := schemaCheck(b, stamped); err != nil {
+		return nil, fmt.Errorf("summary: marshal: %w", err)
+	}
 	return b, nil
 }
 
@@ -49,7 +57,10 @@ func Marshal(v any) ([]byte, error) {
 var ErrTooLarge = errors.New("payload too large")
 
 // decode reads exactly one JSON object into v, rejecting unknown fields,
-// trailing data and oversize input, then validates it.
+// trailing data and oversize input, then validates it, and checks b
+// against the JSON Schema of its kind, so the decoder accepts nothing the
+// schema refuses (the Go decoder alone matches keys case-insensitively,
+// takes null for absent and accepts any time zone).
 func decode(b []byte, p payload, stamped bool) error {
 	if len(b) > MaxSize {
 		return fmt.Errorf("summary: decode %s: %w (%d bytes, max %d)", p.kind(), ErrTooLarge, len(b), MaxSize)
@@ -62,7 +73,10 @@ func decode(b []byte, p payload, stamped bool) error {
 	if _, err := d.Token(); err != io.EOF {
 		return fmt.Errorf("summary: decode %s: trailing data after the object", p.kind())
 	}
-	return p.validate(stamped)
+	if err := p.validate(stamped); err != nil {
+		return err
+	}
+	return schemaCheck(b, stamped)
 }
 
 // Unmarshal decodes a payload of any kind, as published (stamped: it must
@@ -118,7 +132,9 @@ func PeekKind(b []byte) (Kind, error) {
 // Stamp returns payload (an encoded, unstamped object) with message_id and
 // sequence added as its first fields. The result depends only on its
 // inputs, so every re-send of a message is byte-identical. It refuses a
-// payload that is not an object or already has a message_id.
+// payload that is not one JSON object or already has a top-level
+// message_id or sequence key (decoded, in any case); the words may appear
+// anywhere else, such as in an event's message or details.
 func Stamp(payload []byte, id string, seq uint64) ([]byte, error) {
 	p := bytes.TrimSpace(payload)
 	if len(p) < 2 || p[0] != '{' || p[len(p)-1] != '}' {
@@ -130,8 +146,14 @@ func Stamp(payload []byte, id string, seq uint64) ([]byte, error) {
 	if seq == 0 {
 		return nil, errors.New("summary: stamp: sequence 0")
 	}
-	if bytes.Contains(p, []byte(`"message_id"`)) || bytes.Contains(p, []byte(`"sequence"`)) {
-		return nil, errors.New("summary: stamp: payload already has message_id or sequence")
+	keys, err := topLevelKeys(p)
+	if err != nil {
+		return nil, fmt.Errorf("summary: stamp: payload is not a JSON object: %w", err)
+	}
+	for _, k := range keys {
+		if stampedKey(k) {
+			return nil, fmt.Errorf("summary: stamp: payload already has %q", clip(k))
+		}
 	}
 	out := make([]byte, 0, len(p)+80)
 	out = append(out, `{"message_id":"`...)

@@ -12,7 +12,11 @@
 // decision, subject id and score when matched, quality, gallery version,
 // model id and latencies, never an image, crop or template. The schemas
 // forbid additional properties and the decoder rejects unknown fields, so a
-// template cannot be smuggled in a new field.
+// template cannot be smuggled in a new field. The schemas are enforced, not
+// only tested: Marshal and every decode check the JSON Schema too (the Go
+// decoder alone matches keys case-insensitively and takes null for absent),
+// Marshal writes every time in UTC, and the outbox stores a payload only
+// after CheckUnstamped accepts it.
 //
 // message_id and sequence are not set by the lane: they are the outbox's
 // UUIDv7 and per-lane sequence number, spliced in by the uplink at publish

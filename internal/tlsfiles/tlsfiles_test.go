@@ -46,7 +46,7 @@ func TestClient(t *testing.T) {
 	}{
 		{"system roots", "", "", "", ""},
 		{"ca and client cert", cert, cert, key, ""},
-		{"missing ca", filepath.Join(dir, "nope.pem"), "", "", "ca file: open"},
+		{"missing ca", filepath.Join(dir, "nope.pem"), "", "", "ca file: stat"},
 		{"ca without pem", junk, "", "", "junk.pem: no PEM certificate"},
 		{"cert without key", "", cert, "", "go together"},
 		{"key without cert", "", "", key, "go together"},

@@ -127,7 +127,13 @@ func TestLastWillAndStatus(t *testing.T) {
 
 func TestOversizePayloadIsQuarantined(t *testing.T) {
 	b := mosquittotest.Start(t, mosquittotest.Options{})
-	ob := openOutbox(t, "")
+	// The outbox refuses such payloads at Enqueue now; this one stands for
+	// a file written before it did.
+	ob, err := outbox.Open(t.TempDir()+"/outbox.db", outbox.Options{Logger: quietLog(), Validate: outbox.AnyPayload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ob.Close() })
 	cfg := testConfig(b.URL())
 	cfg.MaxPayload = 2048
 	big := transaction(t, "L1", 1)

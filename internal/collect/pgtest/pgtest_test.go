@@ -28,8 +28,14 @@ func TestStartRestart(t *testing.T) {
 	s.Restart()
 	s.Stop()
 	s.Restart()
+	// The pool's connection died with the server; a client reconnects.
+	db2, err := sql.Open("pgx", s.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
 	var n int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM t`).Scan(&n); err != nil {
+	if err := db2.QueryRowContext(ctx, `SELECT COUNT(*) FROM t`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 1 {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -241,5 +242,25 @@ func TestScanRecordAgreesWithDecode(t *testing.T) {
 	bad := rawRecord(t, &Record{Subject: "a", Templates: [][]float32{{0, 0, 0, 0}}})
 	if _, _, err := ScanRecord(bad, 4, nil); !errors.Is(err, ErrBadTemplate) {
 		t.Fatalf("zero vector: %v", err)
+	}
+}
+
+// TestOneSubjectIDRule: a lane refuses a record whose subject id a
+// summary could not carry, whoever signed it.
+func TestOneSubjectIDRule(t *testing.T) {
+	v := make([]float32, 4)
+	v[0] = 1
+	for _, id := range []string{"José Ñ", "S 1", "-S", strings.Repeat("a", 65), "a\x1bb"} {
+		b, err := MarshalRecord(&Record{Subject: id, Templates: [][]float32{v}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeRecord(b, 4, Full); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "subject id") {
+			t.Errorf("%q: DecodeRecord = %v", id, err)
+		}
+	}
+	b, _ := MarshalRecord(&Record{Subject: "S-000481:x.y_z", Templates: [][]float32{v}})
+	if _, err := DecodeRecord(b, 4, Full); err != nil {
+		t.Error(err)
 	}
 }

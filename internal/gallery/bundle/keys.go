@@ -6,9 +6,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/laned/laned/internal/safefile"
 )
 
 const (
@@ -58,6 +61,9 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load signing key: %w", err)
 	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("load signing key %s: %w (a %s)", path, safefile.ErrNotRegular, safefile.TypeOf(st.Mode()))
+	}
 	if st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("load signing key %s: mode %04o lets others read it, want 0600", path, st.Mode().Perm())
 	}
@@ -84,9 +90,19 @@ func LoadPublicKey(path string) (ed25519.PublicKey, error) {
 }
 
 func readPEM(path, typ string) ([]byte, error) {
-	raw, err := os.ReadFile(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	if typ == publicPEM { // whoever can rewrite a trust key decides what is trusted
+		if err := safefile.CheckNotWritableByOthers(f); err != nil {
+			return nil, err
+		}
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	blk, _ := pem.Decode(raw)
 	if blk == nil || blk.Type != typ {

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/laned/laned/internal/gallery/bundle/gallerypb"
+	"github.com/laned/laned/internal/summary"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -55,7 +56,7 @@ func DecodeRecord(b []byte, dim int, kind Kind) (*Record, error) {
 func recordFromPB(pb *gallerypb.Record, dim int, kind Kind) (*Record, error) {
 	s := pb.GetSubjectId()
 	if err := checkSubject(s); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	r := &Record{
 		Subject:    s,
@@ -95,12 +96,27 @@ func recordFromPB(pb *gallerypb.Record, dim int, kind Kind) (*Record, error) {
 	return r, nil
 }
 
+// checkSubject applies the one subject-id rule of bundles and summaries
+// (summary.ValidSubjectID), so a lane never holds a subject whose match it
+// cannot report.
 func checkSubject(s string) error {
 	if s == "" || len(s) > maxSubjectLen {
-		return fmt.Errorf("%w: subject id of %d bytes, want 1..%d", ErrCorrupt, len(s), maxSubjectLen)
+		return fmt.Errorf("subject id of %d bytes, want %s", len(s), summary.SubjectIDRule)
 	}
 	if !utf8.ValidString(s) {
-		return fmt.Errorf("%w: subject id %q is not UTF-8", ErrCorrupt, s)
+		return fmt.Errorf("subject id %q is not UTF-8", s)
+	}
+	if !summary.ValidSubjectID(s) {
+		return fmt.Errorf("subject id %q: want %s", s, summary.SubjectIDRule)
+	}
+	return nil
+}
+
+// checkWindow applies the validity-window rule of DecodeRecord.
+func checkWindow(r *Record) error {
+	if !r.ValidFrom.IsZero() && !r.ValidUntil.IsZero() && r.ValidUntil.Unix() <= r.ValidFrom.Unix() {
+		return fmt.Errorf("subject %q: valid until %s is not after valid from %s", r.Subject,
+			r.ValidUntil.UTC().Format(time.RFC3339), r.ValidFrom.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

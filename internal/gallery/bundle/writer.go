@@ -78,6 +78,9 @@ func (w *Writer) Add(r *Record) error {
 			return fmt.Errorf("add record %q: removal carries templates", r.Subject)
 		}
 	} else {
+		if err := checkWindow(r); err != nil {
+			return fmt.Errorf("add record: %w", err)
+		}
 		if len(r.Templates) == 0 {
 			return fmt.Errorf("add record %q: %w: no template", r.Subject, ErrBadTemplate)
 		}

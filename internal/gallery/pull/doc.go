@@ -1,8 +1,17 @@
 // Package pull fetches the lane's gallery bundle from the central office
-// over HTTP(S) and hands it to the store, on a nightly schedule.
+// over HTTPS and hands it to the store, on a nightly schedule.
+//
+// Only https:// is fetched (plain HTTP only with the test-only AllowHTTP),
+// and no redirect may leave https or the configured host. A download is
+// bounded: refused before its body when the announced length is over
+// MaxBytes or would leave less than Reserve free on the state directory's
+// disk (which also holds the outbox), stopped at MaxBytes or at the length
+// the bundle's own header declares, and the partial file is 0600. The ETag
+// is recorded only after the importer took the bundle: a refused bundle
+// (ErrRefused, with the importer's reason) is fetched again next window.
 //
 // A fetch is a conditional GET (If-None-Match with the ETag of the last
-// bundle handed over, so an unchanged gallery costs one 304), resumes an
+// bundle imported, so an unchanged gallery costs one 304), resumes an
 // interrupted download with Range/If-Range, bounds every phase with a
 // timeout, and can present a client certificate and trust a private CA.
 //

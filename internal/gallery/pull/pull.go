@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,7 +27,7 @@ type Importer interface {
 
 // Options configure a Client.
 type Options struct {
-	URL            string        // the bundle's URL, http:// or https://
+	URL            string        // the bundle's URL, https:// (http:// only with AllowHTTP)
 	Dir            string        // state directory: partial download and ETags (created 0700)
 	CAFile         string        // PEM CAs to trust instead of the system roots ("" = system)
 	CertFile       string        // client certificate (PEM), with KeyFile
@@ -34,6 +35,15 @@ type Options struct {
 	ConnectTimeout time.Duration // dial + TLS handshake + response headers; default 30s
 	Timeout        time.Duration // whole attempt including the body; default 30m
 	Log            *slog.Logger
+	// MaxBytes is the largest bundle accepted (default DefaultMaxBytes);
+	// a download also stops at the length the bundle's header declares.
+	MaxBytes int64
+	// Reserve is the free space a download must leave on Dir's file system
+	// (default DefaultReserve; the disk holds the outbox too).
+	Reserve int64
+	// AllowHTTP allows plain http:// URLs and redirects: for tests only, a
+	// gallery never crosses a network in the clear.
+	AllowHTTP bool
 }
 
 // Client fetches bundles.
@@ -59,8 +69,21 @@ const (
 
 // New checks the options and builds the HTTP client.
 func New(opts Options) (*Client, error) {
-	if opts.URL == "" || !(strings.HasPrefix(opts.URL, "http://") || strings.HasPrefix(opts.URL, "https://")) {
-		return nil, fmt.Errorf("gallery sync: url %q is not http(s)", opts.URL)
+	u, err := url.Parse(opts.URL)
+	if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && opts.AllowHTTP) {
+		if u != nil {
+			return nil, fmt.Errorf("gallery sync: url %q is not https://", redact(u))
+		}
+		return nil, errors.New("gallery sync: url is not https://")
+	}
+	if opts.MaxBytes < 0 || opts.Reserve < 0 {
+		return nil, errors.New("gallery sync: negative max bytes or reserve")
+	}
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.Reserve == 0 {
+		opts.Reserve = DefaultReserve
 	}
 	if opts.Dir == "" {
 		return nil, errors.New("gallery sync: no state directory")
@@ -87,7 +110,9 @@ func New(opts Options) (*Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 		DisableCompression:    true, // byte ranges must address the file itself
 	}
-	return &Client{opts: opts, http: &http.Client{Transport: tr}, log: opts.Log.With("url", opts.URL)}, nil
+	c := &Client{opts: opts, log: opts.Log.With("url", redact(u))}
+	c.http = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
+	return c, nil
 }
 
 // Close releases idle connections. It is idempotent.
@@ -150,6 +175,10 @@ func (c *Client) Sync(ctx context.Context, imp Importer) (Result, error) {
 			os.Remove(partial)
 			return res, fmt.Errorf("gallery sync: server answered range %d- with %q; partial download dropped", have, resp.Header.Get("Content-Range"))
 		}
+		if err := c.admit(total, total-have); err != nil {
+			c.dropPartial()
+			return res, err
+		}
 		f, err = os.OpenFile(partial, os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return res, fmt.Errorf("gallery sync: %w", err)
@@ -157,6 +186,10 @@ func (c *Client) Sync(ctx context.Context, imp Importer) (Result, error) {
 		res.Resumed = true
 		c.log.Info("resuming gallery download", "have", have, "total", total)
 	case http.StatusOK:
+		if err := c.admit(resp.ContentLength, resp.ContentLength); err != nil {
+			c.dropPartial()
+			return res, err
+		}
 		if res.ETag != "" {
 			if err := os.WriteFile(c.path(partialTag), []byte(res.ETag+"\n"), 0o600); err != nil {
 				return res, fmt.Errorf("gallery sync: %w", err)
@@ -173,12 +206,25 @@ func (c *Client) Sync(ctx context.Context, imp Importer) (Result, error) {
 		os.Remove(partial)
 		return res, errors.New("gallery sync: server refused to resume (416); partial download dropped, next sync starts over")
 	default:
-		return res, fmt.Errorf("gallery sync: %s from %s", resp.Status, c.opts.URL)
+		return res, fmt.Errorf("gallery sync: %s from %s", resp.Status, redact(req.URL))
 	}
-	n, err := io.Copy(f, resp.Body)
+	if err := f.Chmod(0o600); err != nil { // an old partial may predate the mode
+		f.Close()
+		return res, fmt.Errorf("gallery sync: %w", err)
+	}
+	bf := &boundedFile{c: c, f: f, total: have, limit: c.opts.MaxBytes, checked: have}
+	if have > 0 {
+		bf.seedHead(partial)
+	}
+	n, err := io.Copy(bf, resp.Body)
 	res.Bytes = n
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrNoSpace) {
+		c.dropPartial()
+		c.log.Error("gallery download stopped", "bytes", have+n, "err", err)
+		return res, fmt.Errorf("gallery sync: download stopped after %d bytes, dropped: %w", have+n, err)
 	}
 	if err != nil {
 		return res, fmt.Errorf("gallery sync: download cut after %d bytes (kept for resume): %w", have+n, err)
@@ -188,15 +234,20 @@ func (c *Client) Sync(ctx context.Context, imp Importer) (Result, error) {
 	}
 	c.log.Info("gallery downloaded", "bytes", have+n, "etag", res.ETag, "resumed", res.Resumed)
 	ierr := imp.ImportFile(ctx, partial)
-	// Taken or refused, this bundle is done with: remember its tag so the
-	// next sync asks only for something newer.
-	if res.ETag != "" {
-		os.WriteFile(c.path(lastTag), []byte(res.ETag+"\n"), 0o600)
-	}
-	os.Remove(partial)
-	os.Remove(c.path(partialTag))
+	c.dropPartial()
 	if ierr != nil {
-		return res, fmt.Errorf("gallery sync: %w", ierr)
+		// Refused (or the import failed): the tag is not recorded, so the
+		// next window fetches the bundle again rather than keeping the lane
+		// on its old gallery until the office publishes another.
+		c.log.Error("gallery bundle refused; will fetch it again next window", "etag", res.ETag, "reason", ierr)
+		return res, fmt.Errorf("gallery sync: %w: %w", ErrRefused, ierr)
+	}
+	// Imported: remember its tag so the next sync asks only for something
+	// newer.
+	if res.ETag != "" {
+		if err := os.WriteFile(c.path(lastTag), []byte(res.ETag+"\n"), 0o600); err != nil {
+			c.log.Warn("gallery sync: cannot record the ETag; the next sync fetches the bundle again", "err", err)
+		}
 	}
 	return res, nil
 }

@@ -43,6 +43,9 @@ func (s *Store) Import(ctx context.Context, src io.Reader, v bundle.VerifyOption
 		if hi := getU64(tx.Bucket(bktMeta), keyHighest); m.Version <= hi {
 			return fmt.Errorf("%w: bundle version %d, this lane has already activated version %d", ErrRollback, m.Version, hi)
 		}
+		if err := s.checkFloor(m.Version); err != nil {
+			return err
+		}
 		if m.Kind == bundle.Delta {
 			if a == nil {
 				return fmt.Errorf("%w: delta against version %d, the lane has no gallery", ErrNoBase, m.BaseVersion)
@@ -122,6 +125,7 @@ func (s *Store) Import(ctx context.Context, src io.Reader, v bundle.VerifyOption
 			log.Warn("cannot free the previous generation; the next open will", "generation", old, "err", err)
 		}
 	}
+	s.activated(m.Version, m.ManifestSHA256, want)
 	log.Info("gallery activated", "subjects", want, "generation", g, "took", time.Since(start).Round(time.Millisecond))
 	return m, nil
 }

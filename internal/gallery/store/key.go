@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/laned/laned/internal/safefile"
 )
 
 // KeySize is the length of the at-rest key: AES-256.
@@ -48,12 +50,12 @@ func LoadKeyFile(path string) (*Key, error) {
 		return nil, fmt.Errorf("load gallery key: %w", err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("load gallery key %s: not a regular file", path)
+		return nil, fmt.Errorf("load gallery key %s: not a regular file (a %s)", path, safefile.TypeOf(st.Mode()))
 	}
 	if p := st.Mode().Perm(); p&0o077 != 0 {
 		return nil, fmt.Errorf("load gallery key %s: mode %04o is open to group/others, want 0600 or 0400", path, p)
 	}
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, 4<<10)
 	if err != nil {
 		return nil, fmt.Errorf("load gallery key: %w", err)
 	}

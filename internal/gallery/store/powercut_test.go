@@ -152,6 +152,10 @@ func TestPowerCut(t *testing.T) {
 					inFlight = false
 				case ln == "DONE":
 					done = true
+				case strings.HasPrefix(ln, "ERR"):
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("child failed by itself (not a kill): %s", ln)
 				}
 				if seen >= target && !done {
 					time.Sleep(delay)
@@ -171,9 +175,18 @@ func TestPowerCut(t *testing.T) {
 				inFlight = false
 			} else if ln == "DONE" {
 				done = true
+			} else if strings.HasPrefix(ln, "ERR") {
+				t.Fatalf("child failed by itself (not a kill): %s", ln)
 			}
 		}
-		cmd.Wait()
+		// Only a death by our SIGKILL is a power cut; any other exit but a
+		// clean DONE is a failure of the child.
+		if err := cmd.Wait(); err != nil {
+			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+				t.Fatalf("child failed by itself (not a kill): %v", err)
+			}
+		}
 		if !done {
 			kills++
 			if inFlight {
@@ -211,6 +224,7 @@ func TestPowerCut(t *testing.T) {
 		s.Close()
 		if done || (st.Active && st.Manifest.Version >= pcVersions-1) {
 			os.Remove(db)
+			os.Remove(db + RollbackSuffix) // a new chain starts at version 1
 			floor = 0
 			resets++
 		}

@@ -47,8 +47,11 @@ type Options struct {
 	Key         *Key          // at-rest key; required
 	LockTimeout time.Duration // how long to wait for another process's lock; default 2s
 	MaxAge      time.Duration // active gallery older than this (since created) makes Status degraded; 0: only expiry
-	Batch       int           // records per import transaction; default DefaultBatch
-	Log         *slog.Logger
+	// RollbackFile is the anti-rollback record (default path+RollbackSuffix);
+	// put it on another file system than the store where possible.
+	RollbackFile string
+	Batch        int // records per import transaction; default DefaultBatch
+	Log          *slog.Logger
 }
 
 // Store is the lane's gallery database. It is safe for concurrent use;
@@ -62,6 +65,11 @@ type Store struct {
 	log    *slog.Logger
 	mu     sync.Mutex // serialises Import
 	closed sync.Once
+
+	recovered *Recovery // set when Open moved a damaged file aside
+	rbPath    string    // anti-rollback record
+	floor     uint64    // highest version activated, from the record too
+	distrust  string    // why the active gallery was taken out of service
 }
 
 // Open opens (creating if needed) the store at path, checks the key against
@@ -77,6 +85,10 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	rec, err := guard(path, opts)
+	if err != nil {
+		return nil, err
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
@@ -84,8 +96,16 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open gallery store %s: %w", path, err)
 	}
-	s := &Store{db: db, key: opts.Key, path: path, maxAge: opts.MaxAge, batch: opts.Batch, log: opts.Log.With("store", path)}
+	s := &Store{db: db, key: opts.Key, path: path, maxAge: opts.MaxAge, batch: opts.Batch, log: opts.Log.With("store", path), recovered: rec,
+		rbPath: opts.RollbackFile}
+	if s.rbPath == "" {
+		s.rbPath = path + RollbackSuffix
+	}
 	if err := s.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open gallery store %s: %w", path, err)
+	}
+	if err := s.checkRollback(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open gallery store %s: %w", path, err)
 	}
@@ -196,6 +216,10 @@ func (s *Store) Status(now time.Time) (Status, error) {
 		return st, fmt.Errorf("gallery status: %w", err)
 	}
 	switch {
+	case !st.Active && s.distrust != "":
+		st.Degraded, st.Reason = true, s.distrust
+	case !st.Active && s.recovered != nil:
+		st.Degraded, st.Reason = true, fmt.Sprintf("no gallery: the store was damaged and moved to %s; waiting for the next sync", s.recovered.MovedTo)
 	case !st.Active:
 		st.Degraded, st.Reason = true, "no gallery imported"
 	case !now.Before(st.Manifest.Expires):
