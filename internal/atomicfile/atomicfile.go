@@ -10,11 +10,23 @@ import (
 )
 
 // Write writes path with fn's output, mode perm. On any error the target
-// is unchanged and the temporary file removed.
-func Write(path string, perm fs.FileMode, fn func(io.Writer) error) (err error) {
+// is unchanged and the temporary file removed. A symlink at path is
+// replaced, never followed; a directory, FIFO, device or socket in the way
+// is refused.
+func Write(path string, perm fs.FileMode, fn func(io.Writer) error) error {
+	return WriteChecked(path, perm, fn, nil)
+}
+
+// WriteChecked is Write with a check of the written file, read back from
+// its start after the fsync and before the rename: when check fails nothing
+// is left at path and an earlier file there is kept.
+func WriteChecked(path string, perm fs.FileMode, fn func(io.Writer) error, check func(io.Reader) error) (err error) {
 	dir := filepath.Dir(path)
-	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("write %s: is a directory", path)
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() && fi.Mode()&fs.ModeSymlink == 0 {
+		if fi.IsDir() {
+			return fmt.Errorf("write %s: is a directory", path)
+		}
+		return fmt.Errorf("write %s: a %s is in the way", path, fi.Mode().Type())
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -38,6 +50,14 @@ func Write(path string, perm fs.FileMode, fn func(io.Writer) error) (err error) 
 	}
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("write %s: fsync: %w", path, err)
+	}
+	if check != nil {
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := check(tmp); err != nil {
+			return fmt.Errorf("write %s: check: %w", path, err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -6,9 +6,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/laned/laned/internal/atomicfile"
 )
 
 // ErrNotRegular is wrapped by the errors for inputs that are not regular
@@ -85,61 +86,17 @@ func ReadFile(path string, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// WriteFile writes path atomically with the given mode: write calls fill a
-// new temporary file (O_EXCL, mode) in path's directory, which is fsynced
-// and renamed over path, and the directory is fsynced. A symlink at path is
-// replaced, not followed; an existing directory or special file at path is
-// refused.
+// WriteFile writes path atomically with mode (see package atomicfile: the
+// one writer, which fsyncs the file and its directory and never follows a
+// symlink at path).
 func WriteFile(path string, mode fs.FileMode, write func(io.Writer) error) error {
-	return WriteFileChecked(path, mode, write, nil)
+	return atomicfile.Write(path, mode, write)
 }
 
-// WriteFileChecked is WriteFile with a check of the written file (read
-// back from its start) before it is renamed into place: when check fails,
-// nothing is left at path and an earlier file there is kept.
-func WriteFileChecked(path string, mode fs.FileMode, write func(io.Writer) error, check func(io.Reader) error) (err error) {
-	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() && st.Mode()&fs.ModeSymlink == 0 {
-		return fmt.Errorf("write %s: a %s is in the way", path, TypeOf(st.Mode()))
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := write(tmp); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if check != nil {
-		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		if err := check(tmp); err != nil {
-			return fmt.Errorf("write %s: check: %w", path, err)
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+// WriteFileChecked is WriteFile with a read-back check before the rename
+// (atomicfile.WriteChecked).
+func WriteFileChecked(path string, mode fs.FileMode, write func(io.Writer) error, check func(io.Reader) error) error {
+	return atomicfile.WriteChecked(path, mode, write, check)
 }
 
 // CheckNotWritableByOthers refuses a file (such as a trust key) that group
