@@ -56,22 +56,22 @@ func Sniff(data []byte) Format {
 func Load(path string) (gocv.Mat, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return gocv.NewMat(), fmt.Errorf("load image: %w", err)
+		return gocv.Mat{}, fmt.Errorf("load image: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return gocv.NewMat(), fmt.Errorf("load image %s: %w", path, err)
+		return gocv.Mat{}, fmt.Errorf("load image %s: %w", path, err)
 	}
 	if !st.Mode().IsRegular() {
-		return gocv.NewMat(), fmt.Errorf("load image %s: not a regular file", path)
+		return gocv.Mat{}, fmt.Errorf("load image %s: not a regular file", path)
 	}
 	if st.Size() > MaxFileBytes {
-		return gocv.NewMat(), fmt.Errorf("load image %s: %w: file has %d bytes, limit %d", path, ErrTooLarge, st.Size(), MaxFileBytes)
+		return gocv.Mat{}, fmt.Errorf("load image %s: %w: file has %d bytes, limit %d", path, ErrTooLarge, st.Size(), MaxFileBytes)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
-		return gocv.NewMat(), fmt.Errorf("load image %s: %w", path, err)
+		return gocv.Mat{}, fmt.Errorf("load image %s: %w", path, err)
 	}
 	return Decode(path, data)
 }
@@ -118,12 +118,12 @@ func CheckHeader(name string, data []byte) (Header, error) {
 // Decode decodes a JPEG or PNG held in data into a new 8-bit BGR Mat
 // (CV_8UC3) that the caller must Close. name (usually the file path) is
 // used in errors only. Truncated or corrupt data is an error, never a
-// partly grey image. On error the returned Mat is empty but allocated:
-// Close it on every path (defer m.Close() right after the call).
+// partly grey image. On error the returned Mat is the zero Mat: it holds
+// nothing to free (Close on it is a no-op) and must not be used.
 func Decode(name string, data []byte) (gocv.Mat, error) {
 	h, err := CheckHeader(name, data)
 	if err != nil {
-		return gocv.NewMat(), err
+		return gocv.Mat{}, err
 	}
 	var img image.Image
 	switch h.Format {
@@ -133,11 +133,11 @@ func Decode(name string, data []byte) (gocv.Mat, error) {
 		img, err = png.Decode(bytes.NewReader(data))
 	}
 	if err != nil {
-		return gocv.NewMat(), fmt.Errorf("image %s: %w: %v", name, ErrCorrupt, err)
+		return gocv.Mat{}, fmt.Errorf("image %s: %w: %v", name, ErrCorrupt, err)
 	}
 	b := img.Bounds()
 	if b.Dx() != h.Width || b.Dy() != h.Height {
-		return gocv.NewMat(), fmt.Errorf("image %s: %w: decoded %dx%d, header %dx%d", name, ErrCorrupt, b.Dx(), b.Dy(), h.Width, h.Height)
+		return gocv.Mat{}, fmt.Errorf("image %s: %w: decoded %dx%d, header %dx%d", name, ErrCorrupt, b.Dx(), b.Dy(), h.Width, h.Height)
 	}
 	// Convert straight into memory OpenCV owns. (gocv.NewMatFromBytes
 	// would wrap the Go slice without copying: a Region of that Mat
@@ -146,7 +146,7 @@ func Decode(name string, data []byte) (gocv.Mat, error) {
 	px, err := m.DataPtrUint8()
 	if err != nil || len(px) != h.Width*h.Height*3 {
 		m.Close()
-		return gocv.NewMat(), fmt.Errorf("image %s: allocate %dx%d: %v", name, h.Width, h.Height, err)
+		return gocv.Mat{}, fmt.Errorf("image %s: allocate %dx%d: %v", name, h.Width, h.Height, err)
 	}
 	toBGR(img, px)
 	return m, nil

@@ -238,8 +238,8 @@ func TestDecodeBad(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			name := "bad/" + strings.ReplaceAll(tc.name, " ", "_") + ".img"
 			m, err := Decode(name, tc.data)
-			defer m.Close()
 			if err == nil {
+				defer m.Close()
 				t.Fatalf("decoded %dx%d, want error", m.Cols(), m.Rows())
 			}
 			if !errors.Is(err, tc.want) {
@@ -248,8 +248,8 @@ func TestDecodeBad(t *testing.T) {
 			if !strings.Contains(err.Error(), name) {
 				t.Errorf("error %q does not name the file", err)
 			}
-			if !m.Empty() {
-				t.Errorf("mat not empty on error")
+			if m.Ptr() != nil {
+				t.Errorf("mat allocated on error")
 			}
 		})
 	}
@@ -289,13 +289,13 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Decode("fuzz", data)
-		defer m.Close()
 		if err != nil {
-			if !m.Empty() {
-				t.Fatal("non-empty mat with error")
+			if m.Ptr() != nil {
+				t.Fatal("allocated mat with error")
 			}
 			return
 		}
+		defer m.Close()
 		if m.Empty() || m.Type() != gocv.MatTypeCV8UC3 || m.Cols()*m.Rows() > MaxPixels {
 			t.Fatalf("accepted %v %dx%d", m.Type(), m.Cols(), m.Rows())
 		}

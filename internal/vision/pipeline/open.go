@@ -27,14 +27,12 @@ const (
 const boxPerEyeDistance = 1.9
 
 // MinFaceFor is the smallest face side, in pixels, whose eyes can be
-// th.MinEyeDistance apart (zero th: quality.DefaultThresholds): 46 px by
+// th.MinEyeDistance apart (a zero field: its default): 46 px by
 // default. Open searches no smaller unless told to: a smaller face could
 // never pass the quality gate, and looking for it costs detector passes
 // (at 1920×1080, 6 tiles instead of 8 for the detector's own 36 px).
 func MinFaceFor(th quality.Thresholds) int {
-	if th == (quality.Thresholds{}) {
-		th = quality.DefaultThresholds
-	}
+	th = th.WithDefaults()
 	return int(math.Ceil(float64(th.MinEyeDistance) * boxPerEyeDistance))
 }
 

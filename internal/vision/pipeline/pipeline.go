@@ -3,13 +3,11 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"gocv.io/x/gocv"
 
 	"github.com/laned/laned/internal/vision"
-	"github.com/laned/laned/internal/vision/align"
 	"github.com/laned/laned/internal/vision/detect"
 	"github.com/laned/laned/internal/vision/embed"
 	"github.com/laned/laned/internal/vision/imageio"
@@ -47,6 +45,8 @@ type Pipeline struct {
 	det  Detector
 	emb  Embedder
 	opts Options
+	// frames and chips are the per-frame and per-face Mats, reused.
+	frames, chips matPool
 	// closers are called by Close, for the stages Open created.
 	closers []func() error
 	closed  bool
@@ -54,7 +54,7 @@ type Pipeline struct {
 
 // New returns a pipeline over the given stages. Close does not close them.
 func New(det Detector, emb Embedder, opts Options) *Pipeline {
-	return &Pipeline{det: det, emb: emb, opts: opts}
+	return &Pipeline{det: det, emb: emb, opts: opts, frames: matPool{keep: 2}, chips: matPool{keep: 4}}
 }
 
 // Close releases the stages Open created. It is idempotent.
@@ -63,6 +63,8 @@ func (p *Pipeline) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.frames.close()
+	p.chips.close()
 	var errs []error
 	for _, c := range p.closers {
 		errs = append(errs, c())
@@ -73,7 +75,7 @@ func (p *Pipeline) Close() error {
 // Face is one face found in a frame and what became of it.
 type Face struct {
 	vision.Face
-	Quality quality.Report
+	Quality vision.Quality
 	// Embedding is nil when the face was not usable (see Quality.Reason).
 	Embedding vision.Embedding
 }
@@ -101,46 +103,38 @@ func (f *Frame) Usable() []Face {
 	return out
 }
 
-// Process runs the pipeline on an 8-bit BGR image. The image is not kept.
+// Process runs the whole pipeline on an 8-bit BGR image: Analyze, then
+// Embed of every usable face's chip. The image is not kept. It is what the
+// one-shot commands (identify, enrolment, evaluations) use; the lane
+// analyses every frame and embeds only the chips it chooses.
 func (p *Pipeline) Process(img gocv.Mat) (*Frame, error) {
-	if img.Empty() || img.Type() != gocv.MatTypeCV8UC3 {
-		return nil, errors.New("process frame: want a non-empty 8-bit BGR image")
-	}
 	start := time.Now()
-	faces, err := p.det.Detect(img)
+	an, err := p.Analyze(img)
 	if err != nil {
-		return nil, fmt.Errorf("detect: %w", err)
+		return nil, err
 	}
-	fr := &Frame{Faces: make([]Face, 0, len(faces))}
-	fr.Timings.Detect = time.Since(start)
-	chip := gocv.NewMat()
-	defer chip.Close()
-	for _, f := range faces {
+	fr := &Frame{Faces: make([]Face, len(an.Candidates))}
+	fr.Timings = Timings{Detect: an.Timings.Detect, Quality: an.Timings.Quality, Align: an.Timings.Align}
+	var chips []vision.Chip
+	var idx []int
+	for i, c := range an.Candidates {
+		fr.Faces[i] = Face{Face: c.Face, Quality: c.Quality}
+		if c.Quality.Usable() {
+			chips = append(chips, c.Chip)
+			idx = append(idx, i)
+		}
+	}
+	if len(chips) > 0 {
 		t := time.Now()
-		q, err := quality.Assess(img, f, p.opts.Quality)
-		fr.Timings.Quality += time.Since(t)
+		embs, err := p.Embed(chips)
 		if err != nil {
-			q = quality.Report{EyeDistance: f.EyeDistance(), Reason: err.Error()}
+			return nil, err
 		}
-		face := Face{Face: f, Quality: q}
-		if q.Usable {
-			t = time.Now()
-			if err := align.Chip(img, f, &chip); err != nil {
-				face.Quality.Usable, face.Quality.Reason = false, "cannot align: "+err.Error()
-			}
-			fr.Timings.Align += time.Since(t)
+		fr.Timings.Embed = time.Since(t)
+		for k, i := range idx {
+			fr.Faces[i].Embedding = embs[k]
 		}
-		if face.Quality.Usable {
-			t = time.Now()
-			face.Embedding, err = p.emb.Embed(chip)
-			fr.Timings.Embed += time.Since(t)
-			if err != nil {
-				return nil, fmt.Errorf("embed face at %v: %w", f.Box, err)
-			}
-		}
-		fr.Faces = append(fr.Faces, face)
 	}
-	sort.SliceStable(fr.Faces, func(i, j int) bool { return fr.Faces[i].Quality.EyeDistance > fr.Faces[j].Quality.EyeDistance })
 	fr.Timings.Total = time.Since(start)
 	return fr, nil
 }
