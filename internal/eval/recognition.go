@@ -70,7 +70,7 @@ type Identity struct {
 	Images []string // sorted by name
 }
 
-var imageExt = map[string]bool{".jpg": true, ".jpeg": true, ".png": true}
+var imageExt = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".webp": true}
 
 // LoadIdentities reads a data set laid out as one folder per identity,
 // images sorted by name. Hidden files and non-image files are skipped.

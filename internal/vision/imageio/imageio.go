@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"gocv.io/x/gocv"
+	"golang.org/x/image/webp"
 )
 
 const (
@@ -31,12 +32,13 @@ type Format string
 const (
 	JPEG Format = "jpeg"
 	PNG  Format = "png"
+	WebP Format = "webp"
 )
 
 // Error sentinels, wrapped in errors that name the file.
 var (
 	ErrEmpty    = errors.New("empty file")
-	ErrUnknown  = errors.New("not a JPEG or PNG image")
+	ErrUnknown  = errors.New("not a JPEG, PNG or WebP image")
 	ErrTooLarge = errors.New("image too large")
 	ErrCorrupt  = errors.New("corrupt or truncated image")
 )
@@ -48,6 +50,8 @@ func Sniff(data []byte) Format {
 		return JPEG
 	case len(data) >= 8 && string(data[:8]) == "\x89PNG\r\n\x1a\n":
 		return PNG
+	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		return WebP
 	}
 	return ""
 }
@@ -100,6 +104,8 @@ func CheckHeader(name string, data []byte) (Header, error) {
 		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
 	case PNG:
 		cfg, err = png.DecodeConfig(bytes.NewReader(data))
+	case WebP:
+		cfg, err = webp.DecodeConfig(bytes.NewReader(data))
 	}
 	if err != nil {
 		return Header{}, fmt.Errorf("image %s: %w: %s header: %v", name, ErrCorrupt, f, err)
@@ -115,7 +121,7 @@ func CheckHeader(name string, data []byte) (Header, error) {
 	return h, nil
 }
 
-// Decode decodes a JPEG or PNG held in data into a new 8-bit BGR Mat
+// Decode decodes a JPEG, PNG or WebP held in data into a new 8-bit BGR Mat
 // (CV_8UC3) that the caller must Close. name (usually the file path) is
 // used in errors only. Truncated or corrupt data is an error, never a
 // partly grey image. On error the returned Mat is the zero Mat: it holds
@@ -131,6 +137,8 @@ func Decode(name string, data []byte) (gocv.Mat, error) {
 		img, err = jpeg.Decode(bytes.NewReader(data))
 	case PNG:
 		img, err = png.Decode(bytes.NewReader(data))
+	case WebP:
+		img, err = webp.Decode(bytes.NewReader(data))
 	}
 	if err != nil {
 		return gocv.Mat{}, fmt.Errorf("image %s: %w: %v", name, ErrCorrupt, err)
