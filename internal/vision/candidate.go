@@ -83,4 +83,7 @@ type Analysis struct {
 // AnalysisTimings are the wall times of one frame's analysis stages.
 type AnalysisTimings struct {
 	Detect, Quality, Align, Total time.Duration
+	// Redetect is the time spent re-detecting large and border faces in a
+	// padded view (part of Total, not of Detect).
+	Redetect time.Duration
 }

@@ -40,6 +40,17 @@ func (p *Pipeline) Analyze(img gocv.Mat) (vision.Analysis, error) {
 	chip := p.chips.get(ChipSide, ChipSide)
 	defer p.chips.put(chip)
 	for _, f := range faces {
+		if !p.opts.NoPaddedView && needsView(f, img.Cols(), img.Rows()) {
+			t := time.Now()
+			g, ok, err := p.redetect(img, f)
+			if err != nil {
+				return vision.Analysis{}, err
+			}
+			if ok {
+				f = g
+			}
+			an.Timings.Redetect += time.Since(t)
+		}
 		t := time.Now()
 		rep, err := quality.Assess(img, f, p.opts.Quality)
 		an.Timings.Quality += time.Since(t)

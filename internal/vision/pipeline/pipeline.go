@@ -37,6 +37,9 @@ type Options struct {
 	Detect  detect.Options
 	Quality quality.Thresholds
 	Embed   embed.Options // which engine runs the recogniser (Open only)
+	// NoPaddedView turns off the re-detection of large and border faces
+	// in a padded view (see needsView); for comparisons only.
+	NoPaddedView bool
 }
 
 // Pipeline runs detect → quality → align → embed. It is safe for use by
@@ -46,7 +49,7 @@ type Pipeline struct {
 	emb  Embedder
 	opts Options
 	// frames and chips are the per-frame and per-face Mats, reused.
-	frames, chips matPool
+	frames, chips, views matPool
 	// closers are called by Close, for the stages Open created.
 	closers []func() error
 	closed  bool
@@ -54,7 +57,7 @@ type Pipeline struct {
 
 // New returns a pipeline over the given stages. Close does not close them.
 func New(det Detector, emb Embedder, opts Options) *Pipeline {
-	return &Pipeline{det: det, emb: emb, opts: opts, frames: matPool{keep: 2}, chips: matPool{keep: 4}}
+	return &Pipeline{det: det, emb: emb, opts: opts, frames: matPool{keep: 2}, chips: matPool{keep: 4}, views: matPool{keep: 1}}
 }
 
 // Close releases the stages Open created. It is idempotent.
@@ -65,6 +68,7 @@ func (p *Pipeline) Close() error {
 	p.closed = true
 	p.frames.close()
 	p.chips.close()
+	p.views.close()
 	var errs []error
 	for _, c := range p.closers {
 		errs = append(errs, c())
@@ -82,7 +86,7 @@ type Face struct {
 
 // Timings are the wall times of one frame's stages.
 type Timings struct {
-	Detect, Quality, Align, Embed, Total time.Duration
+	Detect, Redetect, Quality, Align, Embed, Total time.Duration
 }
 
 // Frame is the result for one image: faces in descending order of
@@ -114,7 +118,7 @@ func (p *Pipeline) Process(img gocv.Mat) (*Frame, error) {
 		return nil, err
 	}
 	fr := &Frame{Faces: make([]Face, len(an.Candidates))}
-	fr.Timings = Timings{Detect: an.Timings.Detect, Quality: an.Timings.Quality, Align: an.Timings.Align}
+	fr.Timings = Timings{Detect: an.Timings.Detect, Redetect: an.Timings.Redetect, Quality: an.Timings.Quality, Align: an.Timings.Align}
 	var chips []vision.Chip
 	var idx []int
 	for i, c := range an.Candidates {
