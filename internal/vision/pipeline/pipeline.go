@@ -158,10 +158,19 @@ func (p *Pipeline) ProcessFile(path string) (*Frame, error) {
 	return fr, nil
 }
 
-// EnrollFile returns the template of the one face in an enrolment photo.
-// A photo with no face, with more than one usable face, or whose only face
-// fails the quality check is refused with an error wrapping ErrNoFace,
-// ErrManyFaces or ErrLowQuality that says why.
+// DominantRatio is how many times the eye distance of the second-largest
+// usable face the largest must have for an enrolment photo with several
+// faces to be taken as a photo of the largest (a bystander at the edge, a
+// face on a poster behind): 1.5, so the dominant face covers more than
+// twice the area. Below it the photo is ambiguous and refused.
+const DominantRatio = 1.5
+
+// EnrollFile returns the template of the dominant face in an enrolment
+// photo: its only usable face, or the largest when it is DominantRatio
+// times larger than the next. A photo with no face, with several usable
+// faces none dominant, or whose faces all fail the quality check is
+// refused with an error wrapping ErrNoFace, ErrManyFaces or ErrLowQuality
+// that says why.
 func (p *Pipeline) EnrollFile(path string) (vision.Embedding, error) {
 	fr, err := p.ProcessFile(path)
 	if err != nil {
@@ -171,14 +180,15 @@ func (p *Pipeline) EnrollFile(path string) (vision.Embedding, error) {
 }
 
 func enrolment(path string, fr *Frame) (vision.Embedding, error) {
-	usable := fr.Usable()
+	usable := fr.Usable() // best resolved first
 	switch {
 	case len(fr.Faces) == 0:
 		return nil, fmt.Errorf("%s: %w", path, ErrNoFace)
-	case len(usable) > 1:
-		return nil, fmt.Errorf("%s: %w (%d usable faces)", path, ErrManyFaces, len(usable))
 	case len(usable) == 0:
 		return nil, fmt.Errorf("%s: %w: %s", path, ErrLowQuality, fr.Faces[0].Quality.Reason)
+	case len(usable) > 1 && usable[0].Quality.EyeDistance < DominantRatio*usable[1].Quality.EyeDistance:
+		return nil, fmt.Errorf("%s: %w (%d usable faces, none dominant: eyes %.0f and %.0f px apart, want a ratio of %.1f)",
+			path, ErrManyFaces, len(usable), usable[0].Quality.EyeDistance, usable[1].Quality.EyeDistance, DominantRatio)
 	}
 	return usable[0].Embedding, nil
 }

@@ -1,11 +1,13 @@
 package pipeline
 
 import (
+	"errors"
 	"image"
 	"image/color"
 	"math"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -148,5 +150,56 @@ func TestTightCrops(t *testing.T) {
 		if wView < wPad-0.1 {
 			t.Errorf("%s: %.2f of tight crops within 3%% of their padded copy, against %.2f of second padded copies", name, wView, wPad)
 		}
+	}
+}
+
+// TestEnrollDominantFace: an enrolment photo with a bystander much smaller
+// than the subject enrols the subject; two faces of similar size are
+// refused as ambiguous, with the reason.
+func TestEnrollDominantFace(t *testing.T) {
+	johns := sharedDataset(t, "johns", "*/*.jpg")
+	p, _ := open(t, Options{})
+	a, err := imageio.Load(johns[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := imageio.Load(johns[len(johns)-1]) // another person
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	own, err := p.EnrollFile(johns[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	compose := func(sideA, sideB int) string {
+		canvas := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(128, 128, 128, 0), 480, 720, gocv.MatTypeCV8UC3)
+		defer canvas.Close()
+		for _, c := range []struct {
+			img  gocv.Mat
+			side int
+			x    int
+		}{{a, sideA, 60}, {b, sideB, 720 - 60 - sideB}} {
+			r := canvas.Region(image.Rect(c.x, 240-c.side/2, c.x+c.side, 240-c.side/2+c.side))
+			gocv.Resize(c.img, &r, image.Pt(c.side, c.side), 0, 0, gocv.InterpolationLinear)
+			r.Close()
+		}
+		path := filepath.Join(t.TempDir(), "two.png")
+		if !gocv.IMWrite(path, canvas) {
+			t.Fatal("write composed photo")
+		}
+		return path
+	}
+	emb, err := p.EnrollFile(compose(300, 120))
+	if err != nil {
+		t.Fatalf("subject with a small bystander refused: %v", err)
+	}
+	if d := distance(emb, own); d > 0.3 {
+		t.Errorf("enrolled template %.3f from the subject's own: the bystander was enrolled?", d)
+	}
+	_, err = p.EnrollFile(compose(260, 240))
+	if !errors.Is(err, ErrManyFaces) || !strings.Contains(err.Error(), "none dominant") {
+		t.Errorf("two faces of similar size: err %v, want ErrManyFaces saying none is dominant", err)
 	}
 }
