@@ -73,11 +73,13 @@ func TestIdentifyFindsEachPerson(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
 	}
-	// Every usable face is identified, as a distinct person. A detection
-	// that is not usable is reported with its reason and not matched (in
-	// the mirrored photo a door's lock plate scores 0.61 and is too dark).
+	// Each of the three people is identified, as a distinct person, and no
+	// other detection gets an identity. The mirrored photo also holds a
+	// door's lock plate that BlazeFace scores 0.61: with the quality gates
+	// calibrated on matching (docs/recognition.md; brightness from 25) it
+	// passes as usable, and it must then be refused by the gallery, never
+	// given the nearest subject.
 	seen := map[string]bool{}
-	usable := 0
 	for _, f := range res.Faces {
 		if !f.Usable {
 			if f.Reason == "" || f.Identity != "" {
@@ -85,14 +87,22 @@ func TestIdentifyFindsEachPerson(t *testing.T) {
 			}
 			continue
 		}
-		usable++
-		if f.Identity == "" || f.Distance == nil || *f.Distance > pipeline.DefaultThreshold {
-			t.Errorf("face %v not identified: %+v", f.Box, f)
+		if f.Identity == "" {
+			if f.Score > 0.7 {
+				t.Errorf("confident face %v not identified: %+v", f.Box, f)
+			}
+			continue
+		}
+		if f.Distance == nil || *f.Distance > pipeline.DefaultThreshold {
+			t.Errorf("face %v identified beyond the threshold: %+v", f.Box, f)
+		}
+		if seen[f.Identity] {
+			t.Errorf("%s identified twice", f.Identity)
 		}
 		seen[f.Identity] = true
 	}
-	if usable != 3 || len(seen) != 3 {
-		t.Fatalf("%d usable faces, %d distinct identities; want 3 and 3: %s", usable, len(seen), out.String())
+	if len(seen) != 3 {
+		t.Fatalf("%d distinct identities; want 3: %s", len(seen), out.String())
 	}
 }
 
@@ -110,13 +120,13 @@ func TestEvalRecognitionCommand(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
 	}
-	for _, k := range []string{"identities", "probes", "rank1", "threshold", "fnir", "fpir", "fta", "ms_per_probe"} {
+	for _, k := range []string{"identities", "probes", "rank1", "threshold", "fnir", "fpir", "fta", "fte", "ms_per_probe"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON lacks key %q: %s", k, out.String())
 		}
 	}
-	if len(m) != 8 {
-		t.Errorf("JSON has %d keys, want exactly the 8 documented: %s", len(m), out.String())
+	if len(m) != 9 {
+		t.Errorf("JSON has %d keys, want exactly the 9 documented: %s", len(m), out.String())
 	}
 	// FPIR is not asserted: these three people, photographed together,
 	// are closer to each other than the threshold allows (see
