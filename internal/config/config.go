@@ -120,7 +120,7 @@ func (c Config) WithDefaults() Config {
 	c.Events = c.Events.WithDefaults()
 	c.LocalAPI = c.LocalAPI.WithDefaults()
 	c.Vision = c.Vision.WithDefaults()
-	c.Console = c.Console.WithDefaults()
+	c.Console = c.Console.WithDefaults(c.LocalAPI.Socket)
 	return c
 }
 
