@@ -72,7 +72,7 @@ func (o ops) GalleryImport(ctx context.Context, path string) (console.GalleryInf
 	if actor == "" {
 		actor = "console"
 	}
-	if _, err := o.d.Gallery.ImportFile(ctx, path, "console/"+actor); err != nil {
+	if _, err := o.d.Gallery.ImportFile(ctx, path, actor); err != nil {
 		return console.GalleryInfo{}, err
 	}
 	return galleryInfo(o.d.Gallery.Status()), nil

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +24,11 @@ import (
 // does not print the broker password.
 func TestConsoleAuditReachesOutbox(t *testing.T) {
 	dir := t.TempDir()
-	cfg, _ := testConfig(t, dir, "tcp://127.0.0.1:1")
+	cfg, bundleBytes := testConfig(t, dir, "tcp://127.0.0.1:1")
+	bundlePath := filepath.Join(dir, "v1.bundle")
+	if err := os.WriteFile(bundlePath, bundleBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg.Uplink.Username, cfg.Uplink.Password = "lane", "hunter2-broker-secret"
 	d, err := New(cfg, Deps{ModelID: testModel, Dim: testDim, Version: "v-test", Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -63,6 +69,7 @@ func TestConsoleAuditReachesOutbox(t *testing.T) {
 		{"cameras", "no lane running", false},
 		{"trigger test", "no lane running", false},
 		{"config show", "north", true},
+		{"gallery import " + bundlePath, "gallery 1", true},
 	} {
 		out, dn := exec(tc.line)
 		if dn.OK != tc.ok || !strings.Contains(strings.ToLower(out+dn.Error), strings.ToLower(tc.want)) {
@@ -93,6 +100,15 @@ func TestConsoleAuditReachesOutbox(t *testing.T) {
 		if !strings.Contains(joined, want) {
 			t.Errorf("audit events lack %s:\n%s", want, joined)
 		}
+	}
+	// The import the console asked for names the console user.
+	ms, _ := d.Outbox.Pending(1000)
+	var imported bool
+	for _, m := range ms {
+		imported = imported || bytes.Contains(m.Payload, []byte(`"code":"gallery.import"`)) && bytes.Contains(m.Payload, []byte(`"actor":"console `+cl.Hello.User+` (socket uid=`))
+	}
+	if !imported {
+		t.Errorf("no gallery.import event naming the console user among %d messages", len(ms))
 	}
 	// The console's events command lists them too.
 	out, dn := exec("events")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/laned/laned/internal/console"
 )
@@ -139,6 +140,7 @@ func streamOf[T any](ctx context.Context, c *Client, path string, n int, follow 
 	if err != nil {
 		return err
 	}
+	setConsoleUser(req)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return c.transportErr(err)
@@ -169,4 +171,20 @@ func streamOf[T any](ctx context.Context, c *Client, path string, n int, follow 
 		return ctx.Err()
 	}
 	return sc.Err()
+}
+
+// consoleUserHeader names the console user a request runs for. The daemon
+// believes it only from a peer with its own uid (its console server, the
+// laned-console unit), never from other users.
+const consoleUserHeader = "Laned-Console-User"
+
+func setConsoleUser(req *http.Request) {
+	if id, ok := console.IdentityFrom(req.Context()); ok && id.User != "" {
+		req.Header.Set(consoleUserHeader, strings.Map(func(r rune) rune {
+			if r < ' ' || r == 0x7f {
+				return -1
+			}
+			return r
+		}, id.User+" ("+id.Transport+")"))
+	}
 }

@@ -45,6 +45,7 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ou
 	if err != nil {
 		return err
 	}
+	setConsoleUser(req)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return c.transportErr(err)

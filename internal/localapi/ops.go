@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"sync/atomic"
 
@@ -177,17 +178,23 @@ func decodeBody(q *http.Request, v any) error {
 
 type actorKey struct{}
 
-// withActor puts the request's peer into the context for audit records.
+// withActor puts who asked into the context for audit records: the local
+// API peer, and the console user it names when that peer runs as the
+// daemon's own user (its console server, the laned-console unit).
 func withActor(q *http.Request) context.Context {
 	actor := "unknown"
 	if c, ok := Peer(q.Context()); ok {
 		actor = c.Actor()
+		if u := q.Header.Get(consoleUserHeader); u != "" && c.UID == os.Geteuid() {
+			actor = "console " + u
+		}
 	}
 	return context.WithValue(q.Context(), actorKey{}, actor)
 }
 
 // Actor returns who asked, for the Ops and Lane methods: "uid:N" of the
-// local API peer ("" outside a request).
+// local API peer, or "console alice (serial /dev/ttyS0)" ("" outside a
+// request).
 func Actor(ctx context.Context) string {
 	a, _ := ctx.Value(actorKey{}).(string)
 	return a
