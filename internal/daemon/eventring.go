@@ -12,7 +12,8 @@ import (
 // the outbox through package events.
 type eventRing struct {
 	mu    sync.Mutex
-	buf   []console.Event
+	buf   []console.Event // the last len(buf) of total events
+	total uint64          // events ever added
 	max   int
 	added chan struct{} // closed and replaced on every add
 }
@@ -25,26 +26,39 @@ func (r *eventRing) add(e console.Event) {
 	if len(r.buf) > r.max {
 		r.buf = append(r.buf[:0], r.buf[len(r.buf)-r.max:]...)
 	}
+	r.total++
 	close(r.added)
 	r.added = make(chan struct{})
 	r.mu.Unlock()
+}
+
+// since returns the events after the first seen ones (those that are
+// still kept), the new count and the channel closed at the next add.
+func (r *eventRing) since(seen uint64) ([]console.Event, uint64, <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	first := r.total - uint64(len(r.buf)) // sequence number of buf[0]
+	from := 0
+	if seen > first {
+		from = int(seen - first)
+	}
+	return append([]console.Event(nil), r.buf[from:]...), r.total, r.added
 }
 
 // tail calls fn with the last n events and, with follow, each new one
 // until ctx is done.
 func (r *eventRing) tail(ctx context.Context, n int, follow bool, fn func(console.Event) error) error {
 	r.mu.Lock()
-	from := max(len(r.buf)-n, 0)
-	out := append([]console.Event(nil), r.buf[from:]...)
-	seen := len(r.buf)
-	wait := r.added
+	start := r.total - uint64(min(n, len(r.buf)))
 	r.mu.Unlock()
-	for {
+	for seen := start; ; {
+		out, total, wait := r.since(seen)
 		for _, e := range out {
 			if err := fn(e); err != nil {
 				return err
 			}
 		}
+		seen = total
 		if !follow {
 			return nil
 		}
@@ -53,13 +67,5 @@ func (r *eventRing) tail(ctx context.Context, n int, follow bool, fn func(consol
 			return nil
 		case <-wait:
 		}
-		r.mu.Lock()
-		if seen > len(r.buf) { // trimmed: start from what is left
-			seen = len(r.buf) - 1
-		}
-		out = append(out[:0], r.buf[seen:]...)
-		seen = len(r.buf)
-		wait = r.added
-		r.mu.Unlock()
 	}
 }
