@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/laned/laned/internal/check"
+	"github.com/laned/laned/internal/config"
 	"github.com/laned/laned/internal/console"
 	"github.com/laned/laned/internal/tlsfiles"
 )
@@ -40,6 +40,7 @@ func init() {
 			fs.Var(&o.cameras, "camera", "NAME=DEVICE of a configured camera (repeatable)")
 			fs.Var(&o.sensors, "sensor", "NAME=gpiochipN:LINE of a configured sensor (repeatable)")
 			fs.StringVar(&o.unit, "unit", "laned.service", `unit whose watchdog is checked ("" skips)`)
+			fs.StringVar(&o.socket, "socket", config.DefaultSocket, socketUsage+"; a running daemon runs the table itself")
 			fs.Var(&o.skip, "skip", "a check not to run, by name, e.g. clock on a machine without NTP (repeatable; reported as skipped)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) > 0 {
@@ -61,6 +62,7 @@ type checkFlags struct {
 	cameras, sensors                  pairFlag
 	unit                              string
 	skip                              listFlag
+	socket                            string
 }
 
 // pairFlag collects NAME=VALUE flags.
@@ -130,6 +132,9 @@ func checkOptions(o checkFlags) (check.Options, error) {
 }
 
 func runCheck(ctx context.Context, e *env, o checkFlags) error {
+	if done, err := checkViaDaemon(ctx, e, o); done { // cmd_check_daemon.go
+		return err
+	}
 	opts, err := checkOptions(o)
 	if err != nil {
 		return err
@@ -148,26 +153,7 @@ func runCheck(ctx context.Context, e *env, o checkFlags) error {
 			return usageErrorf("--skip %q: no such check", n)
 		}
 	}
-	rs := check.Run(ctx, checks, 0)
-	if o.json {
-		err = check.WriteJSON(e.Stdout, rs, time.Now())
-	} else {
-		err = check.WriteTable(e.Stdout, rs)
-	}
-	if err != nil {
-		return err
-	}
-	if len(o.skip) > 0 {
-		fmt.Fprintf(e.Stderr, "laned check: skipped: %s\n", strings.Join(o.skip, ", "))
-	}
-	if bad := check.Failed(rs); len(bad) > 0 {
-		names := make([]string, len(bad))
-		for i, r := range bad {
-			names[i] = r.Name
-		}
-		return errors.New("failed: " + strings.Join(names, ", "))
-	}
-	return nil
+	return reportChecks(e, o, check.Run(ctx, checks, 0))
 }
 
 // offlineChecks is the console's selftest when no daemon answers: the

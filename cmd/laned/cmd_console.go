@@ -17,7 +17,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/laned/laned/internal/clock"
+	"github.com/laned/laned/internal/config"
 	"github.com/laned/laned/internal/console"
+	"github.com/laned/laned/internal/localapi"
 )
 
 // defaultSocket is the console socket; LANED_CONSOLE_SOCKET overrides it.
@@ -118,6 +120,7 @@ func init() {
 			users := fs.String("users", def.Users, "credential file for serial logins")
 			idle := fs.Duration("idle", def.IdleTimeout, "idle logout")
 			modelDir := fs.String("model-dir", "", "model directory for 'models' (default as 'laned models verify')")
+			api := fs.String("api-socket", config.DefaultSocket, "local API socket of the daemon, asked first (\"none\": never)")
 			return func(ctx context.Context, e *env, args []string) error {
 				cfg := def
 				cfg.Socket, cfg.SocketGroup = *sock, *group
@@ -126,13 +129,13 @@ func init() {
 				}
 				cfg.Serial = console.SerialConfig{Device: *serial, Baud: *baud}
 				cfg.Users, cfg.IdleTimeout = *users, *idle
-				return runConsoleServe(ctx, e, cfg, *modelDir)
+				return runConsoleServe(ctx, e, cfg, *modelDir, *api)
 			}
 		},
 	})
 }
 
-func runConsoleServe(ctx context.Context, e *env, cfg console.Config, modelDir string) error {
+func runConsoleServe(ctx context.Context, e *env, cfg console.Config, modelDir, api string) error {
 	log := e.Log.With("component", "console")
 	u, err := console.LoadUsers(cfg.Users)
 	if err != nil {
@@ -142,7 +145,10 @@ func runConsoleServe(ctx context.Context, e *env, cfg console.Config, modelDir s
 		log.Warn("no console users: nobody can log in on the serial port; set one with 'laned console passwd USER'", "file", cfg.Users)
 	}
 	audit := console.SlogAuditor{Log: log}
-	backend := &console.Offline{ModelDir: modelDir, Checks: consoleChecks(offlineChecks(modelDir))}
+	var backend console.Backend = &console.Offline{ModelDir: modelDir, Checks: consoleChecks(offlineChecks(modelDir))}
+	if api != "none" { // the daemon answers while it runs; the offline backend when it is down
+		backend = localapi.Fallback{Daemon: localapi.NewClient(api).Console(), Offline: backend}
+	}
 	in, err := console.NewInterpreter(backend, audit, clock.Real{}, nil)
 	if err != nil {
 		return err

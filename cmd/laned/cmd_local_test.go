@@ -59,6 +59,7 @@ state_dir: %s
 uplink: {brokers: ["tcp://127.0.0.1:1"]}
 gallery: {key: {file: %s}, trust: [%s]}
 localapi: {socket: %s, group: "-"}
+console: {socket_group: "-"}
 health: {thermal: none}
 `, p("state"), p("store.key"), p("sign.key.pub"), socket)
 	if err := os.WriteFile(p("laned.yaml"), []byte(cfg), 0o600); err != nil {

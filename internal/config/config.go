@@ -31,6 +31,8 @@ type Config struct {
 	Events   Events        `yaml:"events"`
 	LocalAPI LocalAPI      `yaml:"localapi"`
 	Vision   Vision        `yaml:"vision"`
+
+	Console Console `yaml:"console"` // technician console: console.go
 }
 
 // DefaultStateDir is where laned keeps its files.
@@ -118,6 +120,7 @@ func (c Config) WithDefaults() Config {
 	c.Events = c.Events.WithDefaults()
 	c.LocalAPI = c.LocalAPI.WithDefaults()
 	c.Vision = c.Vision.WithDefaults()
+	c.Console = c.Console.WithDefaults(c.LocalAPI.Socket)
 	return c
 }
 
@@ -143,6 +146,7 @@ func (c Config) Validate() error {
 		c.Events.Validate(),
 		c.LocalAPI.Validate(),
 		c.Vision.Validate(),
+		c.Console.Validate(),
 	} {
 		if err != nil {
 			errs = append(errs, err)

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -142,6 +143,17 @@ func node(v reflect.Value, path string) *yaml.Node {
 			k := scalar("!!str", name)
 			k.HeadComment = comments[p]
 			m.Content = append(m.Content, k, node(v.Field(i), p))
+		}
+		return m
+	case v.Kind() == reflect.Map: // sorted keys: a stable example
+		m := &yaml.Node{Kind: yaml.MappingNode}
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		for _, k := range keys {
+			p := join(path, k.String())
+			kn := scalar("!!str", k.String())
+			kn.HeadComment = comments[p]
+			m.Content = append(m.Content, kn, node(v.MapIndex(k), p))
 		}
 		return m
 	case v.Kind() == reflect.Slice:

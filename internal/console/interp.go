@@ -98,6 +98,7 @@ type Result struct {
 // Exec runs one line for id, writing to out, and audits it. Blank lines
 // return a zero Result without an audit record.
 func (in *Interpreter) Exec(ctx context.Context, id Identity, line string, out Output) Result {
+	ctx = WithIdentity(ctx, id) // the backend may name who asked (audit of what it changes)
 	start := in.clock.Now()
 	ro := &redactedOutput{w: in.redact.Writer(out), file: out}
 	defer ro.w.Flush()

@@ -1,6 +1,9 @@
 package console
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // Role is what a console user may do. Roles are ordered: a higher role may
 // run every command of the lower ones.
@@ -58,4 +61,18 @@ type Identity struct {
 	User      string // login name, or the peer's user name on the socket
 	Role      Role
 	Transport string // "socket uid=1000 gid=1000 pid=42", "serial /dev/ttyS0"
+}
+
+type identityKey struct{}
+
+// WithIdentity returns ctx carrying who runs the command; the interpreter
+// sets it for every backend call.
+func WithIdentity(ctx context.Context, id Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
+// IdentityFrom returns the identity a backend call runs for.
+func IdentityFrom(ctx context.Context) (Identity, bool) {
+	id, ok := ctx.Value(identityKey{}).(Identity)
+	return id, ok
 }

@@ -42,6 +42,8 @@ type Graph struct {
 	Store   *store.Store
 	Gallery *active.Gallery
 	API     *localapi.Server
+
+	wiring // console routes, console server, watchdog, checks: wire.go
 }
 
 // Deps are what New needs besides the configuration.
@@ -145,12 +147,20 @@ func New(cfg config.Config, deps Deps) (_ *Daemon, err error) {
 	}
 	add("localapi", d.API)
 
+	if err := d.wireEarly(cfg, deps, log); err != nil { // wire.go
+		return nil, err
+	}
+
 	for i, mk := range deps.Extra {
 		c, err := mk(&d.Graph)
 		if err != nil {
 			return nil, fmt.Errorf("daemon: extra component %d: %w", i, err)
 		}
 		add(fmt.Sprintf("extra-%d", i), c)
+	}
+
+	if err := d.wireLate(cfg, deps, log); err != nil { // wire.go: console, supervisor, watchdog (stops first)
+		return nil, err
 	}
 	return d, nil
 }

@@ -44,6 +44,7 @@ func testConfig(t *testing.T, dir, url string) (config.Config, []byte) {
 	c.Gallery.Key.File = filepath.Join(dir, "store.key")
 	c.Gallery.Trust = []string{filepath.Join(dir, "sign.key.pub")}
 	c.LocalAPI.Socket, c.LocalAPI.Group = filepath.Join(dir, "run", "laned.sock"), "-"
+	c.Console.SocketGroup = "-"
 	c.Health.Interval, c.Health.Thermal = time.Second, "none"
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {

@@ -12,4 +12,12 @@
 // (extras such as the lane, the local API, the gallery, health, events),
 // then the uplink (which sends what is in flight and the offline status),
 // then the outbox; Close then closes the stores.
+//
+// Around them (wire.go) sit the parts that serve technicians and systemd:
+// the console routes of the local API answered from the components
+// (ops.go), the console server (socket and serial, over the local API
+// client like laned ctl), the daemon's supervisor loop, and the watchdog,
+// which says READY once the local API answers, pings while every heartbeat
+// beats and, being the last part, says STOPPING first. Extra builders reach
+// them through Graph: Watchdog.Heartbeat, Routes.SetLane, Checks.Add.
 package daemon

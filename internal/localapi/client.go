@@ -45,12 +45,10 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ou
 	if err != nil {
 		return err
 	}
+	setConsoleUser(req)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
-			return fmt.Errorf("%w (%s)", ErrNoDaemon, c.socket)
-		}
-		return fmt.Errorf("local API %s: %w", c.socket, err)
+		return c.transportErr(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
@@ -68,6 +66,14 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ou
 		return fmt.Errorf("local API %s %s: %w", method, path, err)
 	}
 	return nil
+}
+
+// transportErr is ErrNoDaemon when nobody serves the socket.
+func (c *Client) transportErr(err error) error {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("%w (%s)", ErrNoDaemon, c.socket)
+	}
+	return fmt.Errorf("local API %s: %w", c.socket, err)
 }
 
 // Status asks the daemon for its version and start time.

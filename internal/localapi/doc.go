@@ -15,6 +15,12 @@
 //	POST /v1/gallery/import  body: a bundle; answer: the imported manifest
 //	GET  /v1/outbox/status   outbox.Stats
 //
+// ServeOps adds the technician console's routes (ops.go: status, gallery
+// info/sync/import-file, outbox, models, config, log, events, selftest,
+// and the lane's cameras, sensors and trigger test once registered with
+// Routes.SetLane); Backend is the console.Backend over them, Fallback the
+// one that answers offline while no daemon runs.
+//
 // Errors are {"error": "..."} with a 4xx/5xx status. A command that finds
 // no socket, or a socket nobody listens on, gets ErrNoDaemon and opens the
 // files itself (docs/local-api.md says which commands do).
