@@ -31,7 +31,7 @@ func tinyModel(t testing.TB) []byte {
 	must(g.Node("Div", "div", []string{"centred", "two"}, []string{"norm"}))
 	must(g.Node("Conv", "conv", []string{"norm", "w", "b"}, []string{"conv"},
 		Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1), Ints("dilations", 1, 1), Int("group", 1)))
-	must(g.Node("Relu", "relu", []string{"conv"}, []string{"relu"}))                              // 1,4,4,4
+	must(g.Node("Relu", "relu", []string{"conv"}, []string{"relu"})) // 1,4,4,4
 	must(g.Float("slope", []int64{4, 1, 1}, []float32{0.25, 0.5, -1, 2}))
 	must(g.Node("PRelu", "prelu", []string{"relu", "slope"}, []string{"prelu"}))
 	must(g.Node("MaxPool", "max", []string{"prelu"}, []string{"max"}, Ints("kernel_shape", 2, 2))) // 1,4,3,3
