@@ -1,0 +1,375 @@
+package recogeval
+
+import (
+	"encoding/csv"
+	"errors"
+	"image"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/laned/laned/internal/lanedtest"
+	"github.com/laned/laned/internal/models"
+	"github.com/laned/laned/internal/vision"
+	"github.com/laned/laned/internal/vision/align"
+	"github.com/laned/laned/internal/vision/detect"
+	"github.com/laned/laned/internal/vision/embed"
+	"github.com/laned/laned/internal/vision/imageio"
+	"github.com/laned/laned/internal/vision/onednn"
+)
+
+// Template112 is the 4-point BlazeFace template for MobileFaceNet's
+// 112 px chip (right eye, left eye, nose tip, mouth), fitted so that the
+// chip matches insightface's 5-point alignment the net was trained on.
+var Template112 = [4]vision.Point{{X: 37.94, Y: 53.99}, {X: 74.58, Y: 53.90}, {X: 56.27, Y: 74.63}, {X: 56.42, Y: 92.98}}
+
+const shared = "../../../../shared/datasets"
+
+type photo struct {
+	id, path string
+}
+
+func listIDs(t *testing.T, dir string) []photo {
+	var out []photo
+	ids, err := os.ReadDir(dir)
+	if err != nil {
+		t.Skipf("%s not readable: %v", dir, err)
+	}
+	for _, id := range ids {
+		if !id.IsDir() {
+			continue
+		}
+		files, _ := os.ReadDir(filepath.Join(dir, id.Name()))
+		for _, f := range files {
+			out = append(out, photo{id.Name(), filepath.Join(dir, id.Name(), f.Name())})
+		}
+	}
+	return out
+}
+
+// face is one photo's detection: the largest face, found on a copy padded
+// by half the image's size on every side (so keypoints of chips that fill
+// the frame do not contract at the border; both nets get the same points).
+type face struct {
+	img gocv.Mat // padded
+	f   vision.Face
+}
+
+func detectLargest(t *testing.T, d *detect.Detector, path string) (face, error) {
+	img, err := imageio.Load(path)
+	if err != nil {
+		return face{}, err
+	}
+	defer img.Close()
+	pad := max(img.Cols(), img.Rows()) / 2
+	padded := gocv.NewMat()
+	gocv.CopyMakeBorder(img, &padded, pad, pad, pad, pad, gocv.BorderConstant, color.RGBA{})
+	faces, err := d.Detect(padded)
+	if err != nil || len(faces) == 0 {
+		padded.Close()
+		return face{}, errors.Join(err, errors.New("no face"))
+	}
+	best := slices.MaxFunc(faces, func(a, b vision.Face) int {
+		return cmpf(a.Box.W()*a.Box.H(), b.Box.W()*b.Box.H())
+	})
+	return face{padded, best}, nil
+}
+
+func cmpf(a, b float32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// chip112 cuts the 112 px RGB NCHW input of MobileFaceNet for f with tmpl.
+func chip112(img gocv.Mat, f vision.Face, tmpl [4]vision.Point) ([]float32, error) {
+	src := []vision.Point{f.Landmarks[vision.RightEye], f.Landmarks[vision.LeftEye], f.Landmarks[vision.NoseTip], f.Landmarks[vision.Mouth]}
+	s, err := align.Estimate(src, tmpl[:])
+	if err != nil {
+		return nil, err
+	}
+	m := gocv.NewMatWithSize(2, 3, gocv.MatTypeCV64F)
+	defer m.Close()
+	for i, v := range []float64{s.A, -s.B, s.Tx, s.B, s.A, s.Ty} {
+		m.SetDoubleAt(i/3, i%3, v)
+	}
+	src8 := img
+	if s.Scale() < 0.5 { // anti-alias as align.Chip does
+		blurred := gocv.NewMat()
+		defer blurred.Close()
+		sigma := 0.25 / s.Scale()
+		gocv.GaussianBlur(img, &blurred, image.Pt(0, 0), sigma, sigma, gocv.BorderReflect101)
+		src8 = blurred
+	}
+	chip := gocv.NewMat()
+	defer chip.Close()
+	gocv.WarpAffineWithParams(src8, &chip, m, image.Pt(112, 112), gocv.InterpolationLinear, gocv.BorderConstant, color.RGBA{})
+	b := chip.ToBytes()
+	out := make([]float32, 3*112*112)
+	for i := range 112 * 112 {
+		for c := range 3 {
+			out[c*112*112+i] = float32(b[i*3+2-c]) // BGR → RGB
+		}
+	}
+	return out, nil
+}
+
+func normalise(v []float32) []float32 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(float64(x) / math.Sqrt(s))
+	}
+	return out
+}
+
+func dist(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		d := float64(a[i] - b[i])
+		s += d * d
+	}
+	return math.Sqrt(s)
+}
+
+// pair is a comparison: its distance and whether it is the same person.
+type pair struct {
+	d    float64
+	same bool
+}
+
+// scores computes AUC (P(impostor distance > genuine distance)), EER and its
+// threshold, and the best accuracy over all thresholds.
+type scores struct {
+	AUC, EER, EERThreshold, BestAcc float64
+	MaxGenuine, MinImpostor         float64
+	Genuine, Impostor               int
+}
+
+func score(ps []pair) scores {
+	var gen, imp []float64
+	for _, p := range ps {
+		if p.same {
+			gen = append(gen, p.d)
+		} else {
+			imp = append(imp, p.d)
+		}
+	}
+	sort.Float64s(gen)
+	sort.Float64s(imp)
+	s := scores{Genuine: len(gen), Impostor: len(imp), MaxGenuine: gen[len(gen)-1], MinImpostor: imp[0]}
+	var wins float64
+	for _, g := range gen {
+		k := sort.SearchFloat64s(imp, g)
+		eq := 0
+		for k+eq < len(imp) && imp[k+eq] == g {
+			eq++
+		}
+		wins += float64(len(imp)-k-eq) + 0.5*float64(eq)
+	}
+	s.AUC = wins / float64(len(gen)*len(imp))
+	s.EER = 1
+	all := append(append([]float64{}, gen...), imp...)
+	sort.Float64s(all)
+	for _, th := range all {
+		fnmr := float64(len(gen)-sort.SearchFloat64s(gen, math.Nextafter(th, math.Inf(1)))) / float64(len(gen))
+		fmr := float64(sort.SearchFloat64s(imp, math.Nextafter(th, math.Inf(1)))) / float64(len(imp))
+		if e := math.Max(fnmr, fmr); e < s.EER {
+			s.EER, s.EERThreshold = e, th
+		}
+		if acc := accuracy(ps, th); acc > s.BestAcc {
+			s.BestAcc = acc
+		}
+	}
+	if s.MaxGenuine < s.MinImpostor { // separable: the middle of the gap
+		s.EERThreshold = (s.MaxGenuine + s.MinImpostor) / 2
+	}
+	return s
+}
+
+// accuracy at threshold th: same iff distance ≤ th.
+func accuracy(ps []pair, th float64) float64 {
+	ok := 0
+	for _, p := range ps {
+		if (p.d <= th) == p.same {
+			ok++
+		}
+	}
+	return float64(ok) / float64(len(ps))
+}
+
+type recogniser struct {
+	name  string
+	embed func(f face) ([]float32, error)
+}
+
+// TestSideBySide embeds every photo of johns and deepface with both nets
+// (same detections) and reports AUC, EER and accuracy per set, and
+// deepface's accuracy at the threshold fixed on johns (its EER threshold).
+func TestSideBySide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("evaluation over the shared sets")
+	}
+	if _, err := os.Stat(shared); err != nil {
+		t.Skipf("../shared/datasets absent: %v", err)
+	}
+	dir := lanedtest.ModelDir(t)
+	set, err := models.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfnPath, err := set.Path("mobilefacenet.onnx")
+	if errors.Is(err, models.ErrNotFetched) {
+		t.Skipf("mobilefacenet not fetched: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(mfnPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfn, err := onednn.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mfn.Close()
+	dlib, err := embed.Open(lanedtest.RecognitionModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dlib.Close()
+	det, err := detect.Open(dir, detect.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer det.Close()
+
+	tmpl := Template112
+	recs := []recogniser{
+		{"dlib-resnet-128", func(f face) ([]float32, error) {
+			chip := gocv.NewMat()
+			defer chip.Close()
+			if err := align.Chip(f.img, f.f, &chip); err != nil {
+				return nil, err
+			}
+			return dlib.Embed(chip)
+		}},
+		{"mobilefacenet-arcface-192", func(f face) ([]float32, error) {
+			in, err := chip112(f.img, f.f, tmpl)
+			if err != nil {
+				return nil, err
+			}
+			return mfn.Forward(in)
+		}},
+	}
+	type setData struct {
+		photos []photo
+		faces  map[string]face
+	}
+	sets := map[string]*setData{
+		"johns":    {photos: listIDs(t, filepath.Join(shared, "johns"))},
+		"deepface": {photos: listIDs(t, filepath.Join(shared, "deepface", "ids"))},
+	}
+	for name, sd := range sets {
+		sd.faces = map[string]face{}
+		fta := 0
+		for _, p := range sd.photos {
+			f, err := detectLargest(t, det, p.path)
+			if err != nil {
+				fta++
+				t.Logf("%s: %s: %v", name, p.path, err)
+				continue
+			}
+			sd.faces[p.path] = f
+		}
+		t.Logf("%s: %d photos, %d without a face", name, len(sd.photos), fta)
+	}
+	defer func() {
+		for _, sd := range sets {
+			for _, f := range sd.faces {
+				f.img.Close()
+			}
+		}
+	}()
+	for _, r := range recs {
+		embs := map[string][]float32{}
+		for _, sd := range sets {
+			for p, f := range sd.faces {
+				v, err := r.embed(f)
+				if err != nil {
+					t.Logf("%s: %s: %v", r.name, p, err)
+					continue
+				}
+				embs[p] = normalise(v)
+			}
+		}
+		// johns: every pair; deepface: all pairs and pairs.csv
+		allPairs := func(sd *setData) []pair {
+			var ps []pair
+			for i, a := range sd.photos {
+				for _, b := range sd.photos[i+1:] {
+					ea, eb := embs[a.path], embs[b.path]
+					if ea != nil && eb != nil {
+						ps = append(ps, pair{dist(ea, eb), a.id == b.id})
+					}
+				}
+			}
+			return ps
+		}
+		johns := score(allPairs(sets["johns"]))
+		deepAll := score(allPairs(sets["deepface"]))
+		csvPairs := deepfacePairs(t, embs)
+		deep := score(csvPairs)
+		t.Logf("%-26s johns all-pairs: AUC %.4f EER %.4f (thr %.3f) best-acc %.4f max-gen %.3f min-imp %.3f [%d gen/%d imp]",
+			r.name, johns.AUC, johns.EER, johns.EERThreshold, johns.BestAcc, johns.MaxGenuine, johns.MinImpostor, johns.Genuine, johns.Impostor)
+		t.Logf("%-26s deepface all-pairs: AUC %.4f EER %.4f best-acc %.4f max-gen %.3f min-imp %.3f [%d/%d]",
+			r.name, deepAll.AUC, deepAll.EER, deepAll.BestAcc, deepAll.MaxGenuine, deepAll.MinImpostor, deepAll.Genuine, deepAll.Impostor)
+		t.Logf("%-26s deepface pairs.csv: AUC %.4f EER %.4f best-acc %.4f; accuracy at johns' EER threshold %.3f: %.4f [%d/%d]",
+			r.name, deep.AUC, deep.EER, deep.BestAcc, johns.EERThreshold, accuracy(csvPairs, johns.EERThreshold), deep.Genuine, deep.Impostor)
+		if deep.AUC < 0.5 || johns.AUC < 0.5 {
+			t.Errorf("%s: AUC below chance: the chips or the net are wrong", r.name)
+		}
+	}
+}
+
+func deepfacePairs(t *testing.T, embs map[string][]float32) []pair {
+	root := filepath.Join(shared, "deepface")
+	f, err := os.Open(filepath.Join(root, "pairs.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []pair
+	missing := 0
+	for _, r := range rows[1:] {
+		a, b := embs[filepath.Join(root, r[0])], embs[filepath.Join(root, r[1])]
+		if a == nil || b == nil {
+			missing++
+			continue
+		}
+		ps = append(ps, pair{dist(a, b), strings.TrimSpace(r[2]) == "1"})
+	}
+	if missing > 0 {
+		t.Logf("deepface pairs.csv: %d of %d pairs skipped (a photo without a face or embedding)", missing, len(rows)-1)
+	}
+	return ps
+}
