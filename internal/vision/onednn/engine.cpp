@@ -138,6 +138,24 @@ static memory prelu_weights(lnd_net *n, int slope, const memory::dims &act) {
     return m;
 }
 
+// prelu appends a PReLU step; in_place writes over src's buffer (for a conv
+// result nothing else reads), saving a pass over memory.
+static void prelu_step(lnd_net *n, int src, int slope, bool in_place, int *id) {
+    tensor &s = n->get(src);
+    memory w = prelu_weights(n, slope, s.dims);
+    tensor out;
+    if (in_place) {
+        out.dims = s.dims;
+        out.mem = s.mem;
+    } else {
+        out = n->act(s.dims);
+    }
+    prelu_forward::desc d(prop_kind::forward_inference, s.mem.get_desc(), w.get_desc());
+    prelu_forward::primitive_desc pd(d, n->eng);
+    n->steps.push_back({prelu_forward(pd), {{DNNL_ARG_SRC, s.mem}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, out.mem}}});
+    *id = n->add(std::move(out));
+}
+
 extern "C" {
 
 char *lnd_new(lnd_net **out) {
@@ -240,14 +258,15 @@ char *lnd_conv(lnd_net *n, int src, int weights, int bias, const int64_t *stride
             int conv_id = *id;
             e = lnd_binary(n, LND_ADD, conv_id, add_after, relu, id);
         }
-        if (!e && prelu >= 0 && !fuse_prelu) {
-            int pre = *id;
-            e = lnd_prelu(n, pre, prelu, id);
-        }
         if (e) {
             std::string msg(e);
             free(e);
             throw std::runtime_error(msg);
+        }
+        if (prelu >= 0 && !fuse_prelu) {
+            int pre = *id;
+            // the conv's (or its separate Add's) result is read only by this PReLU
+            prelu_step(n, pre, prelu, true, id);
         }
     });
 }
@@ -351,16 +370,7 @@ char *lnd_relu(lnd_net *n, int src, int *id) {
 }
 
 char *lnd_prelu(lnd_net *n, int src, int slope, int *id) {
-    return guard([&] {
-        tensor &s = n->get(src);
-        memory w = prelu_weights(n, slope, s.dims);
-        tensor out = n->act(s.dims);
-        prelu_forward::desc d(prop_kind::forward_inference, s.mem.get_desc(), w.get_desc());
-        prelu_forward::primitive_desc pd(d, n->eng);
-        n->steps.push_back(
-            {prelu_forward(pd), {{DNNL_ARG_SRC, s.mem}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, out.mem}}});
-        *id = n->add(std::move(out));
-    });
+    return guard([&] { prelu_step(n, src, slope, false, id); });
 }
 
 char *lnd_reshape(lnd_net *n, int src, int rank, const int64_t *dims, int *id) {
