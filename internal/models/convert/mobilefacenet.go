@@ -231,6 +231,9 @@ func (c *tflConv) conv(op *tflite.Operator) error {
 		return err
 	}
 	o := op.Options
+	if len(x.shape) != 4 {
+		return fmt.Errorf("input %v is not NHWC", x.shape)
+	}
 	if len(wt.Shape) != 4 || o.StrideH < 1 || o.StrideW < 1 || o.DilationH < 1 || o.DilationW < 1 {
 		return fmt.Errorf("weights %v, strides %d×%d, dilations %d×%d not supported", wt.Shape, o.StrideH, o.StrideW, o.DilationH, o.DilationW)
 	}

@@ -191,6 +191,14 @@ func TestTFLiteRefusesWhatItCannotConvert(t *testing.T) {
 		{"padding", bad(func(o *tflite.Operator) { o.Options.Padding = 7 }), "padding 7 not supported"},
 		{"activation from nowhere", bad(func(o *tflite.Operator) { o.Inputs = []int32{3, 1, 2} }), "tensor 3 is not an activation"},
 	}
+	// a second conv on the flattened output
+	m := tiny(conv)
+	m.Tensors = append(m.Tensors, tflite.Tensor{Name: "again", Shape: []int32{1, 2}, Type: tflite.Float32})
+	m.Operators = append(m.Operators, tflite.Operator{Op: tflite.Conv2D, Inputs: []int32{4, 1, 2}, Outputs: []int32{5}, Options: conv.Options})
+	m.Outputs = []int32{5}
+	if _, err := TFLite(m, "t", 0, 1); err == nil || !strings.Contains(err.Error(), "operator 2 (CONV_2D): input [1 2] is not NHWC") {
+		t.Fatalf("conv on a 2-D activation: err = %v", err)
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := TFLite(tiny(tc.op), "t", 0, 1)

