@@ -364,10 +364,74 @@ func TestSideBySide(t *testing.T) {
 			r.name, deepAll.AUC, deepAll.EER, deepAll.BestAcc, deepAll.MaxGenuine, deepAll.MinImpostor, deepAll.Genuine, deepAll.Impostor)
 		t.Logf("%-26s deepface pairs.csv: AUC %.4f EER %.4f best-acc %.4f; accuracy at johns' threshold %.3f: %.4f [%d/%d]",
 			r.name, deep.AUC, deep.EER, deep.BestAcc, johns.EERThreshold, accuracy(csvPairs, johns.EERThreshold), deep.Genuine, deep.Impostor)
+		for _, name := range []string{"johns", "deepface"} {
+			thr := johns.EERThreshold
+			if name == "johns" {
+				thr = deep.EERThreshold // fixed on the other set
+			}
+			o := oneToN(e.sets[name], embs, thr)
+			t.Logf("%-26s %s 1:N (first photo enrolled): rank-1 %.4f over %d probes; at threshold %.3f fixed on the other set: FNIR %.4f FPIR %.4f",
+				r.name, name, o.rank1, o.probes, thr, o.fnir, o.fpir)
+		}
 		if deep.AUC < 0.5 || johns.AUC < 0.5 {
 			t.Errorf("%s: AUC below chance: the chips or the net are wrong", r.name)
 		}
 	}
+}
+
+type nResult struct {
+	probes            int
+	rank1, fnir, fpir float64
+}
+
+// oneToN enrols each identity's first photo (with an embedding) and probes
+// with the rest: rank-1 is the nearest enrolled identity; a mated probe is
+// a false negative if its own identity is not nearest within thr; each
+// probe searched again without its own identity is a false positive if any
+// enrolled face lies within thr.
+func oneToN(sd *setData, embs map[string][]float32, thr float64) nResult {
+	gallery := map[string][]float32{}
+	var probes []photo
+	for _, p := range sd.photos {
+		e := embs[p.path]
+		if e == nil {
+			continue
+		}
+		if gallery[p.id] == nil {
+			gallery[p.id] = e
+			continue
+		}
+		probes = append(probes, p)
+	}
+	var r nResult
+	r.probes = len(probes)
+	var hit, fn, fp int
+	for _, p := range probes {
+		best, bestD := "", math.Inf(1)
+		bestOther := math.Inf(1)
+		for id, g := range gallery {
+			d := dist(embs[p.path], g)
+			if d < bestD {
+				best, bestD = id, d
+			}
+			if id != p.id && d < bestOther {
+				bestOther = d
+			}
+		}
+		if best == p.id {
+			hit++
+		}
+		if best != p.id || bestD > thr {
+			fn++
+		}
+		if bestOther <= thr {
+			fp++
+		}
+	}
+	r.rank1 = float64(hit) / float64(len(probes))
+	r.fnir = float64(fn) / float64(len(probes))
+	r.fpir = float64(fp) / float64(len(probes))
+	return r
 }
 
 // dprime is the separation (mean impostor − mean genuine) / pooled sd, which
