@@ -50,6 +50,12 @@ var modelConverters = map[string]models.ConvertFunc{
 		}
 		return convert.FaceRecognition(in[0], in[1])
 	},
+	"mobilefacenet-tflite": func(in [][]byte) ([]byte, error) {
+		if len(in) != 1 {
+			return nil, fmt.Errorf("mobilefacenet-tflite converter takes the .tflite file, got %d inputs", len(in))
+		}
+		return convert.MobileFaceNet(in[0])
+	},
 }
 
 func modelDir(flagDir string) (string, error) {

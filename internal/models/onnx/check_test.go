@@ -31,8 +31,10 @@ func tinyModel(t testing.TB) []byte {
 	must(g.Node("Div", "div", []string{"centred", "two"}, []string{"norm"}))
 	must(g.Node("Conv", "conv", []string{"norm", "w", "b"}, []string{"conv"},
 		Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1), Ints("dilations", 1, 1), Int("group", 1)))
-	must(g.Node("Relu", "relu", []string{"conv"}, []string{"relu"}))                              // 1,4,4,4
-	must(g.Node("MaxPool", "max", []string{"relu"}, []string{"max"}, Ints("kernel_shape", 2, 2))) // 1,4,3,3
+	must(g.Node("Relu", "relu", []string{"conv"}, []string{"relu"})) // 1,4,4,4
+	must(g.Float("slope", []int64{4, 1, 1}, []float32{0.25, 0.5, -1, 2}))
+	must(g.Node("PRelu", "prelu", []string{"relu", "slope"}, []string{"prelu"}))
+	must(g.Node("MaxPool", "max", []string{"prelu"}, []string{"max"}, Ints("kernel_shape", 2, 2))) // 1,4,3,3
 	must(g.Node("AveragePool", "avg", []string{"max"}, []string{"avg"},
 		Ints("kernel_shape", 2, 2), Ints("strides", 2, 2))) // 1,4,1,1
 	must(g.Node("Add", "add", []string{"avg", "avg"}, []string{"add"}))
@@ -117,6 +119,8 @@ func TestCheckRejects(t *testing.T) {
 		{"negative pad", func(m *ModelProto) { init1(m, "pads").Int64Data[5] = -1 }, "non-negative"},
 		{"pad length", func(m *ModelProto) { p := init1(m, "pads"); p.Int64Data = p.Int64Data[:4]; p.Dims = []int64{4} }, "constant int64 of 8"},
 		{"broadcast", func(m *ModelProto) { init1(m, "mean").Dims = []int64{1, 1, 3, 1} }, "does not broadcast"},
+		{"prelu slope shape", func(m *ModelProto) { init1(m, "slope").Dims = []int64{1, 4, 1} }, "slope has shape [1 4 1], want one value per channel [4 1 1]"},
+		{"prelu slope activation", func(m *ModelProto) { node(m, "prelu").Input[1] = "conv" }, "slope must be a constant"},
 		{"gemm k", func(m *ModelProto) { init1(m, "fc").Dims = []int64{6, 5} }, "does not take input"},
 		{"gemm alpha", func(m *ModelProto) { node(m, "fc").Attribute = append(node(m, "fc").Attribute, FloatAttr("alpha", 2)) }, "alpha 2"},
 		{"declared output", func(m *ModelProto) { m.Graph.Output[0] = floatValue("y", []int64{1, 128}) }, "declared [1 128], computes [1 5]"},

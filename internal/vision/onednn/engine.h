@@ -20,11 +20,13 @@ void lnd_free(lnd_net *n);
 
 // Tensors are numbered from 0 in the order they are made. lnd_conv with
 // sum_into >= 0 adds its result into that tensor's buffer (a residual
-// connection, in place) and returns a tensor sharing it.
+// connection, in place) and returns a tensor sharing it; with prelu >= 0
+// (a constant of one slope per output channel) it applies PReLU as a
+// post-op instead of (never with) relu.
 char *lnd_input(lnd_net *n, int rank, const int64_t *dims, int *id);
 char *lnd_const(lnd_net *n, int rank, const int64_t *dims, const float *data, int *id);
 char *lnd_conv(lnd_net *n, int src, int weights, int bias, const int64_t *strides,
-               const int64_t *pads, const int64_t *dilations, int64_t group, int relu, int sum_into,
+               const int64_t *pads, const int64_t *dilations, int64_t group, int relu, int prelu, int sum_into,
                int *id);
 char *lnd_pool(lnd_net *n, int src, int kind, const int64_t *kernel, const int64_t *strides,
                const int64_t *pads, int *id);
@@ -32,10 +34,16 @@ char *lnd_global_avg_pool(lnd_net *n, int src, int *id);
 char *lnd_pad(lnd_net *n, int src, const int64_t *pads, int *id);
 char *lnd_binary(lnd_net *n, int kind, int a, int b, int relu, int *id);
 char *lnd_relu(lnd_net *n, int src, int *id);
+// lnd_prelu: y = x for x > 0, slope[c]·x otherwise; slope is a constant of
+// one value per channel (dims {C} or {C,1,...}).
+char *lnd_prelu(lnd_net *n, int src, int slope, int *id);
 char *lnd_reshape(lnd_net *n, int src, int rank, const int64_t *dims, int *id);
 char *lnd_transpose(lnd_net *n, int src, const int64_t *perm, int *id);
 char *lnd_concat(lnd_net *n, int count, const int *srcs, int64_t axis, int *id);
 char *lnd_gemm(lnd_net *n, int a, int b, int trans_b, int c, int relu, int *id);
+
+// lnd_steps writes how many primitives a run executes.
+char *lnd_steps(lnd_net *n, int *count);
 
 // lnd_dims writes the rank (at most 8) and dims of tensor id.
 char *lnd_dims(lnd_net *n, int id, int *rank, int64_t *dims);

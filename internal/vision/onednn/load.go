@@ -22,9 +22,12 @@ func Parse(data []byte) (*Net, error) {
 // Load checks m with onnx.CheckOps (onnx.DetectorOps: every operator this
 // package runs; static shapes) and builds it on oneDNN: one primitive per
 // node, with a Relu folded into the Conv, Add, Sub, Div or Gemm that is its
-// only input, and a residual Add folded into the Conv before it (the Conv
-// accumulates into the other operand's buffer when nothing reads it later). The graph must have one input. Weights are copied; m is not
-// kept.
+// only input, a PRelu handed to the Conv that is its only input (a oneDNN
+// post-op where oneDNN has a fast kernel for it, else a PReLU step right
+// after the conv), and a
+// residual Add folded into the Conv before it (the Conv accumulates into
+// the other operand's buffer when nothing reads it later). The graph must
+// have one input. Weights are copied; m is not kept.
 func Load(m *onnx.ModelProto) (*Net, error) {
 	shapes, err := onnx.CheckOps(m, onnx.DetectorOps)
 	if err != nil {
@@ -169,8 +172,14 @@ func attrInt(n *onnx.NodeProto, name string, def int64) int64 {
 // reluAfter returns the index of the Relu that is the only reader of node
 // i's output, or -1.
 func (b *builder) reluAfter(nodes []*onnx.NodeProto, i int) int {
+	return b.onlyReader(nodes, i, "Relu")
+}
+
+// onlyReader returns the index of the node of type op that is the only
+// reader of node i's output, or -1.
+func (b *builder) onlyReader(nodes []*onnx.NodeProto, i int, op string) int {
 	c := b.consumers[nodes[i].Output[0]]
-	if len(c) != 1 || c[0] <= i || nodes[c[0]].GetOpType() != "Relu" {
+	if len(c) != 1 || c[0] <= i || nodes[c[0]].GetOpType() != op {
 		return -1
 	}
 	return c[0]
@@ -232,7 +241,7 @@ func (b *builder) node(nodes []*onnx.NodeProto, i int, fused map[int]bool) error
 		in = append(in, id)
 	}
 	out := node.Output[0]
-	relu, sumInto := false, -1
+	relu, prelu, sumInto := false, -1, -1
 	last := i // the last node this step stands for
 	if node.GetOpType() == "Conv" {
 		if j, x := b.residualAfter(nodes, i); j >= 0 {
@@ -246,6 +255,15 @@ func (b *builder) node(nodes []*onnx.NodeProto, i int, fused map[int]bool) error
 			out = nodes[j].Output[0]
 		}
 	}
+	if node.GetOpType() == "Conv" && !relu {
+		if j := b.onlyReader(nodes, last, "PRelu"); j >= 0 {
+			slope, err := b.tensor(nodes[j].Input[1])
+			if err != nil {
+				return err
+			}
+			prelu, fused[j], out = slope, true, nodes[j].Output[0]
+		}
+	}
 	var id int
 	var err error
 	switch op := node.GetOpType(); op {
@@ -255,7 +273,7 @@ func (b *builder) node(nodes []*onnx.NodeProto, i int, fused map[int]bool) error
 			bias = in[2]
 		}
 		id, err = b.n.conv(in[0], in[1], bias, attrInts(node, "strides", 1, 1),
-			attrInts(node, "pads", 0, 0, 0, 0), attrInts(node, "dilations", 1, 1), attrInt(node, "group", 1), relu, sumInto)
+			attrInts(node, "pads", 0, 0, 0, 0), attrInts(node, "dilations", 1, 1), attrInt(node, "group", 1), relu, prelu, sumInto)
 	case "MaxPool", "AveragePool":
 		kind := poolMax
 		if op == "AveragePool" {
@@ -278,6 +296,8 @@ func (b *builder) node(nodes []*onnx.NodeProto, i int, fused map[int]bool) error
 		id, err = b.n.binary(kind, in[0], in[1], relu)
 	case "Relu":
 		id, err = b.n.relu(in[0])
+	case "PRelu":
+		id, err = b.n.prelu(in[0], in[1])
 	case "Flatten", "Reshape":
 		var dims []int64
 		if dims, err = b.outDims(node, in[0]); err == nil {

@@ -89,10 +89,11 @@ func (n *net) constant(dims []int64, data []float32) (int, error) {
 	return int(id), err
 }
 
-func (n *net) conv(src, w, b int, strides, pads, dil []int64, group int64, relu bool, sumInto int) (int, error) {
+// conv: prelu is a slope constant's id, or -1.
+func (n *net) conv(src, w, b int, strides, pads, dil []int64, group int64, relu bool, prelu, sumInto int) (int, error) {
 	var id C.int
 	err := cerr("conv", C.lnd_conv(n.p, C.int(src), C.int(w), C.int(b), ptr64(strides), ptr64(pads), ptr64(dil),
-		C.int64_t(group), cbool(relu), C.int(sumInto), &id))
+		C.int64_t(group), cbool(relu), C.int(prelu), C.int(sumInto), &id))
 	return int(id), err
 }
 
@@ -126,6 +127,12 @@ func (n *net) relu(src int) (int, error) {
 	return int(id), err
 }
 
+func (n *net) prelu(src, slope int) (int, error) {
+	var id C.int
+	err := cerr("prelu", C.lnd_prelu(n.p, C.int(src), C.int(slope), &id))
+	return int(id), err
+}
+
 func (n *net) reshape(src int, dims []int64) (int, error) {
 	var id C.int
 	err := cerr("reshape", C.lnd_reshape(n.p, C.int(src), C.int(len(dims)), ptr64(dims), &id))
@@ -152,6 +159,12 @@ func (n *net) gemm(a, b int, transB bool, c int, relu bool) (int, error) {
 	var id C.int
 	err := cerr("gemm", C.lnd_gemm(n.p, C.int(a), C.int(b), cbool(transB), C.int(c), cbool(relu), &id))
 	return int(id), err
+}
+
+func (n *net) steps() (int, error) {
+	var c C.int
+	err := cerr("steps", C.lnd_steps(n.p, &c))
+	return int(c), err
 }
 
 func (n *net) dims(id int) ([]int64, error) {
@@ -224,6 +237,19 @@ func (m *Net) OutputShape() []int64 { return slices.Clone(m.outShapes[0]) }
 
 // OutputNames are the graph's outputs, in the order ForwardAll returns them.
 func (m *Net) OutputNames() []string { return slices.Clone(m.outNames) }
+
+// Steps is how many oneDNN primitives one Forward runs (after fusion).
+func (m *Net) Steps() (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, ErrClosed
+	}
+	var n int
+	var err error
+	onThread(func() { n, err = m.n.steps() })
+	return n, err
+}
 
 // ErrClosed is returned by Forward after Close.
 var ErrClosed = errors.New("onednn: net is closed")

@@ -236,6 +236,42 @@ var opCases = []opCase{
 		x:      seq(1, 4), want: []float32{2, 4, -3, -4},
 	},
 	{
+		name: "prelu alone, one slope per channel", in: []int64{1, 2, 1, 2}, out: []int64{1, 2, 1, 2},
+		consts: map[string][]float32{"s": {0.5, -2}},
+		dims:   map[string][]int64{"s": {2, 1, 1}},
+		nodes:  node("PRelu", []string{"x", "s"}, "y"),
+		x:      []float32{-4, 3, -1, 0}, want: []float32{-2, 3, 2, 0},
+	},
+	{
+		// The PRelu is the conv's only reader: a post-op of the conv.
+		name: "prelu folded into the conv", in: []int64{1, 1, 1, 3}, out: []int64{1, 2, 1, 3},
+		consts: map[string][]float32{"w": {1, -1}, "b": {-2, 0}, "s": {0.25, 3}},
+		dims:   map[string][]int64{"w": {2, 1, 1, 1}, "b": {2}, "s": {2, 1, 1}},
+		nodes: func(g *onnx.Graph) error {
+			return errors.Join(
+				g.Node("Conv", "c", []string{"x", "w", "b"}, []string{"c"}, onnx.Ints("kernel_shape", 1, 1)),
+				g.Node("PRelu", "y", []string{"c", "s"}, []string{"y"}))
+		},
+		// channel 0: x−2 → −1, 0, 1 → −0.25, 0, 1; channel 1: −x → −1, −2, −3 → −3, −6, −9
+		x: []float32{1, 2, 3}, want: []float32{-0.25, 0, 1, -3, -6, -9},
+	},
+	{
+		// A residual conv followed by PRelu: the sum and the PReLU are both
+		// post-ops, PReLU second.
+		name: "residual add then prelu folded into the conv", in: []int64{1, 1, 2, 2}, out: []int64{1, 1, 2, 2},
+		consts: map[string][]float32{"w": {-2}, "s": {0.5}},
+		dims:   map[string][]int64{"w": {1, 1, 1, 1}, "s": {1, 1, 1}},
+		nodes: func(g *onnx.Graph) error {
+			return errors.Join(
+				g.Node("Relu", "r", []string{"x"}, []string{"r"}),
+				g.Node("Conv", "c", []string{"r", "w"}, []string{"c"}, onnx.Ints("kernel_shape", 1, 1)),
+				g.Node("Add", "a", []string{"c", "r"}, []string{"a"}),
+				g.Node("PRelu", "y", []string{"a", "s"}, []string{"y"}))
+		},
+		// r = 0 0 1 2; c = −2r; a = c + r = 0 0 −1 −2; prelu → 0 0 −0.5 −1
+		x: []float32{-1, 0, 1, 2}, want: []float32{0, 0, -0.5, -1},
+	},
+	{
 		name: "unsupported operator", in: []int64{1, 1, 1, 2}, out: []int64{1, 1, 1, 2},
 		nodes:        node("Sigmoid", []string{"x"}, "y"),
 		wantLoadFail: "operator not supported",
