@@ -120,11 +120,11 @@ type faceResult struct {
 func detectFile(det *detect.Detector, path string) detectResult {
 	r := detectResult{Image: path, Faces: []faceResult{}}
 	img, err := imageio.Load(path)
-	defer img.Close() // empty but allocated on error
 	if err != nil {
 		r.Error = err.Error()
 		return r
 	}
+	defer img.Close()
 	r.Width, r.Height = img.Cols(), img.Rows()
 	faces, err := det.Detect(img)
 	if err != nil {

@@ -69,10 +69,10 @@ type fileDetector struct{ d *detect.Detector }
 
 func (f fileDetector) DetectFile(path string) ([]vision.Box, error) {
 	img, err := imageio.Load(path)
-	defer img.Close() // empty but allocated on error
 	if err != nil {
 		return nil, err
 	}
+	defer img.Close()
 	faces, err := f.d.Detect(img)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

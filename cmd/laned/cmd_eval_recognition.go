@@ -17,7 +17,7 @@ import (
 func init() {
 	register(&command{
 		Name:  "eval recognition",
-		Short: "rank-1, FNIR and FPIR at the default threshold, FTA, on a folder-per-identity data set",
+		Short: "rank-1, FNIR and FPIR at the default threshold, FTA and FTE, on a folder-per-identity data set",
 		Usage: "--dataset DIR [--enroll N] [--threshold D] [--engine onednn|opencv] [--json]",
 		Setup: func(fs *flag.FlagSet) runFunc {
 			dataset := fs.String("dataset", "", "data set: one folder per identity, images sorted by name")
@@ -78,12 +78,15 @@ func runEvalRecognition(e *env, dataset string, enroll int, threshold float64, e
 	}
 	w := e.Stdout
 	fmt.Fprintf(w, "identities %d, enrolled %d, mated probes %d, non-mated searches %d\n", res.Identities, res.Enrolled, res.Probes, res.NonMatedSearches)
-	fmt.Fprintf(w, "rank1 %.4f\nthreshold %.3f: fnir %.4f, fpir %.4f\nfta %.4f (%d)\nms per probe (median) %.1f\n",
-		res.Rank1, res.Threshold, res.FNIR, res.FPIR, res.FTA, res.FTACount, res.MsPerProbe)
+	fmt.Fprintf(w, "rank1 %.4f\nthreshold %.3f: fnir %.4f, fpir %.4f\nfta %.4f (%d)\nfte %.4f (%d)\nms per probe (median) %.1f\n",
+		res.Rank1, res.Threshold, res.FNIR, res.FPIR, res.FTA, res.FTACount, res.FTE, res.FTECount, res.MsPerProbe)
 	if g, i := res.GenuineDistances, res.ImpostorDistances; len(g) > 0 && len(i) > 0 {
 		sort.Slice(g, func(a, b int) bool { return g[a] < g[b] })
 		sort.Slice(i, func(a, b int) bool { return i[a] < i[b] })
 		fmt.Fprintf(w, "genuine distance max %.3f, impostor distance min %.3f\n", g[len(g)-1], i[0])
+	}
+	for _, m := range res.EnrolFailures {
+		fmt.Fprintf(w, "  %s\n", m)
 	}
 	for _, m := range res.Misses {
 		fmt.Fprintf(w, "  miss: %s\n", m)

@@ -46,10 +46,15 @@ type RecognitionResult struct {
 	FNIR       float64 `json:"fnir"`
 	FPIR       float64 `json:"fpir"`
 	FTA        float64 `json:"fta"`
+	// FTE is the share of enrolment images refused (no usable face, or
+	// several none dominant); the evaluation goes on without them.
+	FTE        float64 `json:"fte"`
 	MsPerProbe float64 `json:"ms_per_probe"`
 
 	// Detail for the human report, not part of the JSON contract.
 	Enrolled          int       `json:"-"`
+	FTECount          int       `json:"-"`
+	EnrolFailures     []string  `json:"-"` // enrolment images refused, with why
 	FTACount          int       `json:"-"`
 	NonMatedSearches  int       `json:"-"`
 	FalsePositives    int       `json:"-"`
@@ -70,7 +75,7 @@ type Identity struct {
 	Images []string // sorted by name
 }
 
-var imageExt = map[string]bool{".jpg": true, ".jpeg": true, ".png": true}
+var imageExt = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".webp": true}
 
 // LoadIdentities reads a data set laid out as one folder per identity,
 // images sorted by name. Hidden files and non-image files are skipped.
@@ -118,6 +123,10 @@ func LoadIdentities(dir string) ([]Identity, error) {
 //   - fpir: non-mated searches returning anyone at the threshold, over
 //     non-mated searches with a usable probe;
 //   - fta: probes with no usable face, over all probes;
+//   - fte: enrolment images refused (an error wrapping ErrNoUsableFace),
+//     over all enrolment images; the evaluation goes on without them, and
+//     the probes of an identity left with no template count as mated
+//     misses (fnir, rank1);
 //   - ms_per_probe: median wall time of the full pipeline plus the 1:N
 //     search for one probe.
 func EvaluateRecognition(ids []Identity, enc FaceEncoder, build GalleryBuilder, opts RecognitionOptions) (*RecognitionResult, error) {
@@ -135,12 +144,20 @@ func EvaluateRecognition(ids []Identity, enc FaceEncoder, build GalleryBuilder, 
 		}
 		for _, p := range id.Images[:opts.Enroll] {
 			emb, err := enc.EnrollFile(p)
+			if errors.Is(err, ErrNoUsableFace) {
+				res.FTECount++
+				res.EnrolFailures = append(res.EnrolFailures, fmt.Sprintf("%s: failure to enrol: %v", p, err))
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("enrol %s: %w", p, err)
 			}
 			enrolled[id.Name] = append(enrolled[id.Name], emb)
 			res.Enrolled++
 		}
+	}
+	if len(enrolled) == 0 {
+		return nil, fmt.Errorf("no identity could be enrolled (%d failures to enrol)", res.FTECount)
 	}
 	full, err := build(enrolled)
 	if err != nil {
@@ -189,6 +206,9 @@ func EvaluateRecognition(ids []Identity, enc FaceEncoder, build GalleryBuilder, 
 	}
 	// Genuine distances: each usable probe against its own identity only.
 	for _, id := range ids {
+		if len(enrolled[id.Name]) == 0 {
+			continue // not enrolled: its probes were mated misses
+		}
 		own, err := build(map[string][]vision.Embedding{id.Name: enrolled[id.Name]})
 		if err != nil {
 			return nil, fmt.Errorf("build gallery of %s: %w", id.Name, err)
@@ -229,6 +249,7 @@ func EvaluateRecognition(ids []Identity, enc FaceEncoder, build GalleryBuilder, 
 	res.Rank1 = float64(correct) / n
 	res.FNIR = float64(res.Probes-hits) / n
 	res.FTA = float64(res.FTACount) / n
+	res.FTE = float64(res.FTECount) / float64(res.FTECount+res.Enrolled)
 	if res.NonMatedSearches > 0 {
 		res.FPIR = float64(res.FalsePositives) / float64(res.NonMatedSearches)
 	}

@@ -142,3 +142,42 @@ func TestLoadIdentities(t *testing.T) {
 		t.Fatal("a folder with no identity folders accepted")
 	}
 }
+
+// TestEvaluateRecognitionGoesOnAfterFTE: an enrolment photo without a
+// usable face is counted under fte, the evaluation goes on, and the probes
+// of the identity left without a template count as mated misses.
+func TestEvaluateRecognitionGoesOnAfterFTE(t *testing.T) {
+	ids := []Identity{
+		{Name: "a", Images: []string{"a0", "a1"}},
+		{Name: "b", Images: []string{"b0", "b1", "b2"}},
+		{Name: "c", Images: []string{"c0", "c1"}},
+	}
+	enc := tableEncoder{
+		"a0": nil, "a1": {1, 0, 0}, // a cannot be enrolled
+		"b0": {0, 1, 0}, "b1": {0, 1, 0.1}, "b2": {0, 1, 0.05},
+		"c0": {0, 0, 1}, "c1": {0.05, 0, 1},
+	}
+	res, err := EvaluateRecognition(ids, enc, buildBrute, RecognitionOptions{Enroll: 1, Threshold: 0.6})
+	if err != nil {
+		t.Fatalf("evaluation stopped at a failure to enrol: %v", err)
+	}
+	if res.FTECount != 1 || !close(res.FTE, 1.0/3) || res.Enrolled != 2 || len(res.EnrolFailures) != 1 || !strings.Contains(res.EnrolFailures[0], "a0") {
+		t.Fatalf("fte %v (%d, %v), enrolled %d; want 1/3, 1 naming a0, 2", res.FTE, res.FTECount, res.EnrolFailures, res.Enrolled)
+	}
+	// 4 mated probes: a1 has no template to match (a miss), b1 b2 c1 hit
+	if res.Probes != 4 || !close(res.FNIR, 0.25) || !close(res.Rank1, 0.75) || res.FTACount != 0 {
+		t.Fatalf("probes %d fnir %v rank1 %v fta %d; want 4, 0.25, 0.75, 0", res.Probes, res.FNIR, res.Rank1, res.FTACount)
+	}
+	if len(res.GenuineDistances) != 3 {
+		t.Errorf("%d genuine distances, want 3 (none for the unenrolled identity)", len(res.GenuineDistances))
+	}
+	for i := range enc {
+		if i[1] == '0' && i != "a0" {
+			enc[i] = nil
+		}
+	}
+	enc["a0"] = nil
+	if _, err := EvaluateRecognition(ids, enc, buildBrute, RecognitionOptions{Enroll: 1, Threshold: 0.6}); err == nil {
+		t.Error("an evaluation with no identity enrolled succeeded")
+	}
+}

@@ -1,6 +1,9 @@
 package vision
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Verdict is the typed outcome of the quality gate for one face. The
 // values other than VerdictOK are the summary schema's reasons for
@@ -46,6 +49,14 @@ type Chip struct {
 // Empty reports the zero chip.
 func (c Chip) Empty() bool { return len(c.Pix) == 0 }
 
+// Validate reports a chip whose side and buffer disagree.
+func (c Chip) Validate() error {
+	if c.Side <= 0 || c.Side > 1024 || len(c.Pix) != 3*c.Side*c.Side {
+		return fmt.Errorf("chip: side %d with %d bytes of BGR pixels", c.Side, len(c.Pix))
+	}
+	return nil
+}
+
 // Candidate is one face found in one frame, with its quality verdict and,
 // when the face was alignable, its aligned chip. It carries where and when
 // it was seen so that it can outlive the frame.
@@ -72,4 +83,7 @@ type Analysis struct {
 // AnalysisTimings are the wall times of one frame's analysis stages.
 type AnalysisTimings struct {
 	Detect, Quality, Align, Total time.Duration
+	// Redetect is the time spent re-detecting large and border faces in a
+	// padded view (part of Total, not of Detect).
+	Redetect time.Duration
 }

@@ -17,10 +17,10 @@ func ExampleDetector_Detect() {
 	}
 	defer d.Close()
 	img, err := imageio.Load("photo.jpg")
-	defer img.Close()
 	if err != nil {
 		log.Fatal(err) // names the file: truncated, not an image, too large...
 	}
+	defer img.Close()
 	faces, err := d.Detect(img)
 	if err != nil {
 		log.Fatal(err)

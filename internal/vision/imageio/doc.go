@@ -1,4 +1,4 @@
-// Package imageio loads untrusted image files (JPEG, PNG) into 8-bit BGR
+// Package imageio loads untrusted image files (JPEG, PNG, WebP) into 8-bit BGR
 // gocv Mats safely, before any byte crosses into OpenCV.
 //
 // OpenCV's decoder is not used on untrusted data: for a truncated or
@@ -6,8 +6,8 @@
 // part filled grey and only a warning on stderr, and some malformed inputs
 // raise C++ exceptions, which abort a Go process. So Decode sniffs the
 // format, reads the header in Go (image.DecodeConfig) to refuse absurd
-// sizes before allocating, decodes fully in Go (image/jpeg, image/png:
-// strict, memory-safe, an error on truncation or corrupt entropy data),
+// sizes before allocating, decodes fully in Go (image/jpeg, image/png,
+// golang.org/x/image/webp: strict, memory-safe, an error on truncation or corrupt entropy data),
 // and converts to a BGR Mat itself. This costs about twice cv::imdecode
 // (see BenchmarkDecode*), which is acceptable for files; camera frames
 // take their own path.

@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"gocv.io/x/gocv"
+	"golang.org/x/image/webp"
 )
 
 const (
@@ -31,12 +32,13 @@ type Format string
 const (
 	JPEG Format = "jpeg"
 	PNG  Format = "png"
+	WebP Format = "webp"
 )
 
 // Error sentinels, wrapped in errors that name the file.
 var (
 	ErrEmpty    = errors.New("empty file")
-	ErrUnknown  = errors.New("not a JPEG or PNG image")
+	ErrUnknown  = errors.New("not a JPEG, PNG or WebP image")
 	ErrTooLarge = errors.New("image too large")
 	ErrCorrupt  = errors.New("corrupt or truncated image")
 )
@@ -48,6 +50,8 @@ func Sniff(data []byte) Format {
 		return JPEG
 	case len(data) >= 8 && string(data[:8]) == "\x89PNG\r\n\x1a\n":
 		return PNG
+	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		return WebP
 	}
 	return ""
 }
@@ -56,22 +60,22 @@ func Sniff(data []byte) Format {
 func Load(path string) (gocv.Mat, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return gocv.NewMat(), fmt.Errorf("load image: %w", err)
+		return gocv.Mat{}, fmt.Errorf("load image: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return gocv.NewMat(), fmt.Errorf("load image %s: %w", path, err)
+		return gocv.Mat{}, fmt.Errorf("load image %s: %w", path, err)
 	}
 	if !st.Mode().IsRegular() {
-		return gocv.NewMat(), fmt.Errorf("load image %s: not a regular file", path)
+		return gocv.Mat{}, fmt.Errorf("load image %s: not a regular file", path)
 	}
 	if st.Size() > MaxFileBytes {
-		return gocv.NewMat(), fmt.Errorf("load image %s: %w: file has %d bytes, limit %d", path, ErrTooLarge, st.Size(), MaxFileBytes)
+		return gocv.Mat{}, fmt.Errorf("load image %s: %w: file has %d bytes, limit %d", path, ErrTooLarge, st.Size(), MaxFileBytes)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
-		return gocv.NewMat(), fmt.Errorf("load image %s: %w", path, err)
+		return gocv.Mat{}, fmt.Errorf("load image %s: %w", path, err)
 	}
 	return Decode(path, data)
 }
@@ -100,6 +104,8 @@ func CheckHeader(name string, data []byte) (Header, error) {
 		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
 	case PNG:
 		cfg, err = png.DecodeConfig(bytes.NewReader(data))
+	case WebP:
+		cfg, err = webp.DecodeConfig(bytes.NewReader(data))
 	}
 	if err != nil {
 		return Header{}, fmt.Errorf("image %s: %w: %s header: %v", name, ErrCorrupt, f, err)
@@ -115,15 +121,15 @@ func CheckHeader(name string, data []byte) (Header, error) {
 	return h, nil
 }
 
-// Decode decodes a JPEG or PNG held in data into a new 8-bit BGR Mat
+// Decode decodes a JPEG, PNG or WebP held in data into a new 8-bit BGR Mat
 // (CV_8UC3) that the caller must Close. name (usually the file path) is
 // used in errors only. Truncated or corrupt data is an error, never a
-// partly grey image. On error the returned Mat is empty but allocated:
-// Close it on every path (defer m.Close() right after the call).
+// partly grey image. On error the returned Mat is the zero Mat: it holds
+// nothing to free (Close on it is a no-op) and must not be used.
 func Decode(name string, data []byte) (gocv.Mat, error) {
 	h, err := CheckHeader(name, data)
 	if err != nil {
-		return gocv.NewMat(), err
+		return gocv.Mat{}, err
 	}
 	var img image.Image
 	switch h.Format {
@@ -131,13 +137,15 @@ func Decode(name string, data []byte) (gocv.Mat, error) {
 		img, err = jpeg.Decode(bytes.NewReader(data))
 	case PNG:
 		img, err = png.Decode(bytes.NewReader(data))
+	case WebP:
+		img, err = webp.Decode(bytes.NewReader(data))
 	}
 	if err != nil {
-		return gocv.NewMat(), fmt.Errorf("image %s: %w: %v", name, ErrCorrupt, err)
+		return gocv.Mat{}, fmt.Errorf("image %s: %w: %v", name, ErrCorrupt, err)
 	}
 	b := img.Bounds()
 	if b.Dx() != h.Width || b.Dy() != h.Height {
-		return gocv.NewMat(), fmt.Errorf("image %s: %w: decoded %dx%d, header %dx%d", name, ErrCorrupt, b.Dx(), b.Dy(), h.Width, h.Height)
+		return gocv.Mat{}, fmt.Errorf("image %s: %w: decoded %dx%d, header %dx%d", name, ErrCorrupt, b.Dx(), b.Dy(), h.Width, h.Height)
 	}
 	// Convert straight into memory OpenCV owns. (gocv.NewMatFromBytes
 	// would wrap the Go slice without copying: a Region of that Mat
@@ -146,7 +154,7 @@ func Decode(name string, data []byte) (gocv.Mat, error) {
 	px, err := m.DataPtrUint8()
 	if err != nil || len(px) != h.Width*h.Height*3 {
 		m.Close()
-		return gocv.NewMat(), fmt.Errorf("image %s: allocate %dx%d: %v", name, h.Width, h.Height, err)
+		return gocv.Mat{}, fmt.Errorf("image %s: allocate %dx%d: %v", name, h.Width, h.Height, err)
 	}
 	toBGR(img, px)
 	return m, nil

@@ -238,8 +238,8 @@ func TestDecodeBad(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			name := "bad/" + strings.ReplaceAll(tc.name, " ", "_") + ".img"
 			m, err := Decode(name, tc.data)
-			defer m.Close()
 			if err == nil {
+				defer m.Close()
 				t.Fatalf("decoded %dx%d, want error", m.Cols(), m.Rows())
 			}
 			if !errors.Is(err, tc.want) {
@@ -248,8 +248,8 @@ func TestDecodeBad(t *testing.T) {
 			if !strings.Contains(err.Error(), name) {
 				t.Errorf("error %q does not name the file", err)
 			}
-			if !m.Empty() {
-				t.Errorf("mat not empty on error")
+			if m.Ptr() != nil {
+				t.Errorf("mat allocated on error")
 			}
 		})
 	}
@@ -284,18 +284,19 @@ func FuzzDecode(f *testing.F) {
 	j := encJPEG(f, testImage(16, 12))
 	p := encPNG(f, testImage(16, 12))
 	g := encPNG(f, image.NewGray(image.Rect(0, 0, 5, 3)))
-	for _, s := range [][]byte{j, p, g, j[:len(j)/2], p[:len(p)/2], j[:100], pngWithSize(f, 20000, 20000), jpegWithSize(f, 20000, 20000), nil, []byte("text")} {
+	w := encWebP(f, testImage(16, 12), 101)
+	for _, s := range [][]byte{j, p, g, w, j[:len(j)/2], p[:len(p)/2], w[:len(w)/2], j[:100], pngWithSize(f, 20000, 20000), jpegWithSize(f, 20000, 20000), nil, []byte("text")} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Decode("fuzz", data)
-		defer m.Close()
 		if err != nil {
-			if !m.Empty() {
-				t.Fatal("non-empty mat with error")
+			if m.Ptr() != nil {
+				t.Fatal("allocated mat with error")
 			}
 			return
 		}
+		defer m.Close()
 		if m.Empty() || m.Type() != gocv.MatTypeCV8UC3 || m.Cols()*m.Rows() > MaxPixels {
 			t.Fatalf("accepted %v %dx%d", m.Type(), m.Cols(), m.Rows())
 		}
@@ -371,5 +372,57 @@ func TestDecodeOwnsPixels(t *testing.T) {
 	runtime.GC()
 	if grown := lanedtest.RSS(t) - before; grown > 16<<20 {
 		t.Errorf("RSS grew %d bytes over 40 decodes: a Mat leaks", grown)
+	}
+}
+
+// encWebP encodes img with OpenCV's libwebp (quality > 100: lossless).
+func encWebP(t testing.TB, img image.Image, quality int) []byte {
+	t.Helper()
+	m, err := gocv.NewMatFromBytes(img.Bounds().Dy(), img.Bounds().Dx(), gocv.MatTypeCV8UC3, ToBGR(img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	buf, err := gocv.IMEncodeWithParams(gocv.FileExt(".webp"), m, []int{gocv.IMWriteWebpQuality, quality})
+	if err != nil {
+		t.Skipf("OpenCV cannot encode WebP here: %v", err)
+	}
+	defer buf.Close()
+	return bytes.Clone(buf.GetBytes())
+}
+
+// TestDecodeWebP: lossless WebP decodes to the exact pixels, lossy to
+// near them; a truncated one is refused as corrupt.
+func TestDecodeWebP(t *testing.T) {
+	src := testImage(32, 24)
+	for _, tc := range []struct {
+		name    string
+		quality int
+		tol     int
+	}{{"lossless", 101, 0}, {"lossy", 90, 40}} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := encWebP(t, src, tc.quality)
+			if f := Sniff(data); f != WebP {
+				t.Fatalf("sniffed %q", f)
+			}
+			m, err := Decode("photo.webp", data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			if m.Cols() != 32 || m.Rows() != 24 || m.Type() != gocv.MatTypeCV8UC3 {
+				t.Fatalf("decoded %dx%d type %v", m.Cols(), m.Rows(), m.Type())
+			}
+			for _, p := range []image.Point{{2, 2}, {29, 2}, {2, 21}, {29, 21}} {
+				c := src.NRGBAAt(p.X, p.Y)
+				if got, want := bgrAt(t, m, p.X, p.Y), [3]int{int(c.B), int(c.G), int(c.R)}; !near(got, want, tc.tol) {
+					t.Errorf("pixel %v: %v, want %v ± %d", p, got, want, tc.tol)
+				}
+			}
+			_, err = Decode("cut.webp", data[:len(data)*2/3])
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "cut.webp") {
+				t.Errorf("truncated WebP: %v, want ErrCorrupt naming the file", err)
+			}
+		})
 	}
 }

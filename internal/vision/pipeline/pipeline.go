@@ -3,13 +3,11 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"gocv.io/x/gocv"
 
 	"github.com/laned/laned/internal/vision"
-	"github.com/laned/laned/internal/vision/align"
 	"github.com/laned/laned/internal/vision/detect"
 	"github.com/laned/laned/internal/vision/embed"
 	"github.com/laned/laned/internal/vision/imageio"
@@ -39,6 +37,9 @@ type Options struct {
 	Detect  detect.Options
 	Quality quality.Thresholds
 	Embed   embed.Options // which engine runs the recogniser (Open only)
+	// NoPaddedView turns off the re-detection of large and border faces
+	// in a padded view (see needsView); for comparisons only.
+	NoPaddedView bool
 }
 
 // Pipeline runs detect → quality → align → embed. It is safe for use by
@@ -47,6 +48,8 @@ type Pipeline struct {
 	det  Detector
 	emb  Embedder
 	opts Options
+	// frames and chips are the per-frame and per-face Mats, reused.
+	frames, chips, views matPool
 	// closers are called by Close, for the stages Open created.
 	closers []func() error
 	closed  bool
@@ -54,7 +57,7 @@ type Pipeline struct {
 
 // New returns a pipeline over the given stages. Close does not close them.
 func New(det Detector, emb Embedder, opts Options) *Pipeline {
-	return &Pipeline{det: det, emb: emb, opts: opts}
+	return &Pipeline{det: det, emb: emb, opts: opts, frames: matPool{keep: 2}, chips: matPool{keep: 4}, views: matPool{keep: 1}}
 }
 
 // Close releases the stages Open created. It is idempotent.
@@ -63,6 +66,9 @@ func (p *Pipeline) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.frames.close()
+	p.chips.close()
+	p.views.close()
 	var errs []error
 	for _, c := range p.closers {
 		errs = append(errs, c())
@@ -73,14 +79,14 @@ func (p *Pipeline) Close() error {
 // Face is one face found in a frame and what became of it.
 type Face struct {
 	vision.Face
-	Quality quality.Report
+	Quality vision.Quality
 	// Embedding is nil when the face was not usable (see Quality.Reason).
 	Embedding vision.Embedding
 }
 
 // Timings are the wall times of one frame's stages.
 type Timings struct {
-	Detect, Quality, Align, Embed, Total time.Duration
+	Detect, Redetect, Quality, Align, Embed, Total time.Duration
 }
 
 // Frame is the result for one image: faces in descending order of
@@ -101,46 +107,38 @@ func (f *Frame) Usable() []Face {
 	return out
 }
 
-// Process runs the pipeline on an 8-bit BGR image. The image is not kept.
+// Process runs the whole pipeline on an 8-bit BGR image: Analyze, then
+// Embed of every usable face's chip. The image is not kept. It is what the
+// one-shot commands (identify, enrolment, evaluations) use; the lane
+// analyses every frame and embeds only the chips it chooses.
 func (p *Pipeline) Process(img gocv.Mat) (*Frame, error) {
-	if img.Empty() || img.Type() != gocv.MatTypeCV8UC3 {
-		return nil, errors.New("process frame: want a non-empty 8-bit BGR image")
-	}
 	start := time.Now()
-	faces, err := p.det.Detect(img)
+	an, err := p.Analyze(img)
 	if err != nil {
-		return nil, fmt.Errorf("detect: %w", err)
+		return nil, err
 	}
-	fr := &Frame{Faces: make([]Face, 0, len(faces))}
-	fr.Timings.Detect = time.Since(start)
-	chip := gocv.NewMat()
-	defer chip.Close()
-	for _, f := range faces {
+	fr := &Frame{Faces: make([]Face, len(an.Candidates))}
+	fr.Timings = Timings{Detect: an.Timings.Detect, Redetect: an.Timings.Redetect, Quality: an.Timings.Quality, Align: an.Timings.Align}
+	var chips []vision.Chip
+	var idx []int
+	for i, c := range an.Candidates {
+		fr.Faces[i] = Face{Face: c.Face, Quality: c.Quality}
+		if c.Quality.Usable() {
+			chips = append(chips, c.Chip)
+			idx = append(idx, i)
+		}
+	}
+	if len(chips) > 0 {
 		t := time.Now()
-		q, err := quality.Assess(img, f, p.opts.Quality)
-		fr.Timings.Quality += time.Since(t)
+		embs, err := p.Embed(chips)
 		if err != nil {
-			q = quality.Report{EyeDistance: f.EyeDistance(), Reason: err.Error()}
+			return nil, err
 		}
-		face := Face{Face: f, Quality: q}
-		if q.Usable {
-			t = time.Now()
-			if err := align.Chip(img, f, &chip); err != nil {
-				face.Quality.Usable, face.Quality.Reason = false, "cannot align: "+err.Error()
-			}
-			fr.Timings.Align += time.Since(t)
+		fr.Timings.Embed = time.Since(t)
+		for k, i := range idx {
+			fr.Faces[i].Embedding = embs[k]
 		}
-		if face.Quality.Usable {
-			t = time.Now()
-			face.Embedding, err = p.emb.Embed(chip)
-			fr.Timings.Embed += time.Since(t)
-			if err != nil {
-				return nil, fmt.Errorf("embed face at %v: %w", f.Box, err)
-			}
-		}
-		fr.Faces = append(fr.Faces, face)
 	}
-	sort.SliceStable(fr.Faces, func(i, j int) bool { return fr.Faces[i].Quality.EyeDistance > fr.Faces[j].Quality.EyeDistance })
 	fr.Timings.Total = time.Since(start)
 	return fr, nil
 }
@@ -160,10 +158,19 @@ func (p *Pipeline) ProcessFile(path string) (*Frame, error) {
 	return fr, nil
 }
 
-// EnrollFile returns the template of the one face in an enrolment photo.
-// A photo with no face, with more than one usable face, or whose only face
-// fails the quality check is refused with an error wrapping ErrNoFace,
-// ErrManyFaces or ErrLowQuality that says why.
+// DominantRatio is how many times the eye distance of the second-largest
+// usable face the largest must have for an enrolment photo with several
+// faces to be taken as a photo of the largest (a bystander at the edge, a
+// face on a poster behind): 1.5, so the dominant face covers more than
+// twice the area. Below it the photo is ambiguous and refused.
+const DominantRatio = 1.5
+
+// EnrollFile returns the template of the dominant face in an enrolment
+// photo: its only usable face, or the largest when it is DominantRatio
+// times larger than the next. A photo with no face, with several usable
+// faces none dominant, or whose faces all fail the quality check is
+// refused with an error wrapping ErrNoFace, ErrManyFaces or ErrLowQuality
+// that says why.
 func (p *Pipeline) EnrollFile(path string) (vision.Embedding, error) {
 	fr, err := p.ProcessFile(path)
 	if err != nil {
@@ -173,14 +180,15 @@ func (p *Pipeline) EnrollFile(path string) (vision.Embedding, error) {
 }
 
 func enrolment(path string, fr *Frame) (vision.Embedding, error) {
-	usable := fr.Usable()
+	usable := fr.Usable() // best resolved first
 	switch {
 	case len(fr.Faces) == 0:
 		return nil, fmt.Errorf("%s: %w", path, ErrNoFace)
-	case len(usable) > 1:
-		return nil, fmt.Errorf("%s: %w (%d usable faces)", path, ErrManyFaces, len(usable))
 	case len(usable) == 0:
 		return nil, fmt.Errorf("%s: %w: %s", path, ErrLowQuality, fr.Faces[0].Quality.Reason)
+	case len(usable) > 1 && usable[0].Quality.EyeDistance < DominantRatio*usable[1].Quality.EyeDistance:
+		return nil, fmt.Errorf("%s: %w (%d usable faces, none dominant: eyes %.0f and %.0f px apart, want a ratio of %.1f)",
+			path, ErrManyFaces, len(usable), usable[0].Quality.EyeDistance, usable[1].Quality.EyeDistance, DominantRatio)
 	}
 	return usable[0].Embedding, nil
 }

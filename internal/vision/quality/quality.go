@@ -12,7 +12,10 @@ import (
 	"github.com/laned/laned/internal/vision"
 )
 
-// Thresholds decide Usable. The zero value means DefaultThresholds.
+// Thresholds decide Usable. Every zero field means that field of
+// DefaultThresholds (WithDefaults), so setting one threshold leaves the
+// others at their defaults. To turn a gate off, set it to a value that
+// never fires (MaxYaw 90, MaxClipped 1, MaxBrightness 255).
 type Thresholds struct {
 	// MinEyeDistance in image pixels. The recogniser's 150×150 chip has
 	// the eyes about 47 px apart (see package align); below about half of
@@ -54,6 +57,25 @@ var DefaultThresholds = Thresholds{
 	MaxYaw:         90,
 }
 
+// WithDefaults returns th with every zero field set to its default.
+func (th Thresholds) WithDefaults() Thresholds {
+	d := DefaultThresholds
+	fill := func(v *float64, def float64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	if th.MinEyeDistance == 0 {
+		th.MinEyeDistance = d.MinEyeDistance
+	}
+	fill(&th.MinSharpness, d.MinSharpness)
+	fill(&th.MinBrightness, d.MinBrightness)
+	fill(&th.MaxBrightness, d.MaxBrightness)
+	fill(&th.MaxClipped, d.MaxClipped)
+	fill(&th.MaxYaw, d.MaxYaw)
+	return th
+}
+
 // Report is the measured quality of one face.
 type Report struct {
 	EyeDistance float32 `json:"eye_distance"` // px
@@ -62,7 +84,27 @@ type Report struct {
 	Clipped     float64 `json:"clipped"`      // share of pixels ≤ 5 or ≥ 250
 	Yaw         float64 `json:"yaw"`          // degrees, + when turned to the subject's left
 	Usable      bool    `json:"usable"`
-	Reason      string  `json:"reason,omitempty"` // why not usable
+	// Verdict is the first gate the face failed (VerdictOK when usable),
+	// in the order size, exposure, sharpness, pose: a dark frame's noise
+	// can pass for sharpness, so exposure is named before it.
+	Verdict vision.Verdict `json:"verdict"`
+	// Score in [0,1] ranks shots of one face (see score).
+	Score  float64 `json:"score"`
+	Reason string  `json:"reason,omitempty"` // why not usable
+}
+
+// Quality is the report in the cgo-free form pipeline consumers use.
+func (r Report) Quality() vision.Quality {
+	return vision.Quality{
+		EyeDistance: r.EyeDistance, Sharpness: r.Sharpness, Brightness: r.Brightness,
+		Clipped: r.Clipped, Yaw: r.Yaw, Score: r.Score, Verdict: r.Verdict, Reason: r.Reason,
+	}
+}
+
+// Refused is the report of a face that could not be measured or aligned:
+// verdict v, score 0, reason why.
+func Refused(f vision.Face, v vision.Verdict, why string) Report {
+	return Report{EyeDistance: f.EyeDistance(), Yaw: Yaw(f), Verdict: v, Reason: why}
 }
 
 // patchSide is the side of the gray patch sharpness and exposure are
@@ -73,9 +115,7 @@ const patchSide = 96
 // th (zero value: DefaultThresholds). The patch measured is the face box,
 // clipped to the image.
 func Assess(img gocv.Mat, f vision.Face, th Thresholds) (Report, error) {
-	if th == (Thresholds{}) {
-		th = DefaultThresholds
-	}
+	th = th.WithDefaults()
 	if img.Empty() || img.Type() != gocv.MatTypeCV8UC3 {
 		return Report{}, errors.New("quality: want a non-empty 8-bit BGR image")
 	}
@@ -91,7 +131,9 @@ func Assess(img gocv.Mat, f vision.Face, th Thresholds) (Report, error) {
 	if rep.Sharpness, rep.Brightness, rep.Clipped, err = measurePatch(roi); err != nil {
 		return Report{}, err
 	}
-	rep.Usable, rep.Reason = judge(rep, th)
+	rep.Verdict, rep.Reason = judge(rep, th)
+	rep.Usable = rep.Verdict == vision.VerdictOK
+	rep.Score = score(rep, th)
 	return rep, nil
 }
 
@@ -156,25 +198,71 @@ func Yaw(f vision.Face) float64 {
 	return math.Asin(max(-1, min(1, r))) * 180 / math.Pi
 }
 
-func judge(r Report, th Thresholds) (bool, string) {
+// judge returns the verdict (the first failed gate, see Report.Verdict)
+// and every reason the face failed.
+func judge(r Report, th Thresholds) (vision.Verdict, string) {
+	v := vision.VerdictOK
 	var why []string
-	if r.EyeDistance < th.MinEyeDistance {
-		why = append(why, fmt.Sprintf("eyes %.0f px apart < %.0f", r.EyeDistance, th.MinEyeDistance))
+	fail := func(verdict vision.Verdict, format string, args ...any) {
+		if v == vision.VerdictOK {
+			v = verdict
+		}
+		why = append(why, fmt.Sprintf(format, args...))
 	}
-	if r.Sharpness < th.MinSharpness {
-		why = append(why, fmt.Sprintf("blurred (sharpness %.0f < %.0f)", r.Sharpness, th.MinSharpness))
+	if r.EyeDistance < th.MinEyeDistance {
+		fail(vision.VerdictTooSmall, "eyes %.0f px apart < %.0f", r.EyeDistance, th.MinEyeDistance)
 	}
 	if r.Brightness < th.MinBrightness {
-		why = append(why, fmt.Sprintf("too dark (mean %.0f < %.0f)", r.Brightness, th.MinBrightness))
+		fail(vision.VerdictTooDark, "too dark (mean %.0f < %.0f)", r.Brightness, th.MinBrightness)
 	}
 	if r.Brightness > th.MaxBrightness {
-		why = append(why, fmt.Sprintf("too bright (mean %.0f > %.0f)", r.Brightness, th.MaxBrightness))
+		fail(vision.VerdictOverexposed, "too bright (mean %.0f > %.0f)", r.Brightness, th.MaxBrightness)
 	}
 	if r.Clipped > th.MaxClipped {
-		why = append(why, fmt.Sprintf("%.0f%% clipped > %.0f%%", 100*r.Clipped, 100*th.MaxClipped))
+		clip := vision.VerdictOverexposed
+		if r.Brightness < 128 {
+			clip = vision.VerdictTooDark
+		}
+		fail(clip, "%.0f%% clipped > %.0f%%", 100*r.Clipped, 100*th.MaxClipped)
+	}
+	if r.Sharpness < th.MinSharpness {
+		fail(vision.VerdictBlurred, "blurred (sharpness %.0f < %.0f)", r.Sharpness, th.MinSharpness)
 	}
 	if math.Abs(r.Yaw) > th.MaxYaw {
-		why = append(why, fmt.Sprintf("turned %.0f° > %.0f°", math.Abs(r.Yaw), th.MaxYaw))
+		fail(vision.VerdictBadPose, "turned %.0f° > %.0f°", math.Abs(r.Yaw), th.MaxYaw)
 	}
-	return len(why) == 0, strings.Join(why, "; ")
+	return v, strings.Join(why, "; ")
+}
+
+// Score is the 0–1 figure a consumer ranks shots of one face by. It is
+// the product of one factor per measure, each 1 where the measure no
+// longer limits matching and falling towards its gate:
+//   - resolution: eye distance over 48 px (the chip has the eyes 54 px
+//     apart, so beyond that the chip is downscaled and gains nothing),
+//   - sharpness: log-scaled from the gate (0) to ten times it (1),
+//   - exposure: mean level at least 40 grey levels inside both limits,
+//   - clipping: share of clipped pixels against its limit,
+//   - pose: the cosine of the yaw.
+//
+// Each factor but resolution enters as ½ + ½·f, so no single measure
+// zeroes a face that passed. A usable face scores in (0.2, 1], an
+// unusable one in [0, 0.2]: every usable shot outranks every refused one.
+// The weights are a ranking heuristic; which measures predict matching is
+// calibrated in issue 12's evaluation (docs/recognition.md).
+func score(r Report, th Thresholds) float64 {
+	clamp := func(x float64) float64 { return max(0, min(1, x)) }
+	size := clamp(float64(r.EyeDistance) / 48)
+	sharp := 0.0
+	if r.Sharpness > 0 {
+		sharp = clamp(math.Log(r.Sharpness/th.MinSharpness) / math.Log(10))
+	}
+	expo := clamp(min(r.Brightness-th.MinBrightness, th.MaxBrightness-r.Brightness) / 40)
+	clip := clamp(1 - r.Clipped/th.MaxClipped)
+	pose := clamp(math.Cos(r.Yaw * math.Pi / 180))
+	half := func(f float64) float64 { return 0.5 + 0.5*f }
+	p := size * half(sharp) * half(expo) * half(clip) * half(pose)
+	if r.Verdict == vision.VerdictOK {
+		return 0.2 + 0.8*p
+	}
+	return 0.2 * p
 }

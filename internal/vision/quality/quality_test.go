@@ -217,3 +217,118 @@ func TestSharpnessCalibration(t *testing.T) {
 		}
 	}
 }
+
+// TestThresholdsFillPerField: setting any one threshold leaves every other
+// at its default, so a normal face is not refused as too bright because
+// MaxBrightness came out zero.
+func TestThresholdsFillPerField(t *testing.T) {
+	img := texture(t, 128, 60, 0)
+	defer img.Close()
+	d := DefaultThresholds
+	for _, tc := range []struct {
+		name string
+		set  func(*Thresholds)
+		get  func(Thresholds) float64
+	}{
+		{"MinEyeDistance", func(th *Thresholds) { th.MinEyeDistance = 30 }, func(th Thresholds) float64 { return float64(th.MinEyeDistance) }},
+		{"MinSharpness", func(th *Thresholds) { th.MinSharpness = 50 }, func(th Thresholds) float64 { return th.MinSharpness }},
+		{"MinBrightness", func(th *Thresholds) { th.MinBrightness = 40 }, func(th Thresholds) float64 { return th.MinBrightness }},
+		{"MaxBrightness", func(th *Thresholds) { th.MaxBrightness = 220 }, func(th Thresholds) float64 { return th.MaxBrightness }},
+		{"MaxClipped", func(th *Thresholds) { th.MaxClipped = 0.3 }, func(th Thresholds) float64 { return th.MaxClipped }},
+		{"MaxYaw", func(th *Thresholds) { th.MaxYaw = 45 }, func(th Thresholds) float64 { return th.MaxYaw }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var th Thresholds
+			tc.set(&th)
+			got := th.WithDefaults()
+			want := d
+			tc.set(&want)
+			if got != want {
+				t.Errorf("WithDefaults() = %+v, want %+v", got, want)
+			}
+			if tc.get(got) == tc.get(d) {
+				t.Fatal("test sets the default value: cannot tell")
+			}
+			r, err := Assess(img, frontal(), th)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.Usable {
+				t.Errorf("a sharp mid-grey face refused with only %s set: %s", tc.name, r.Reason)
+			}
+		})
+	}
+}
+
+// TestVerdicts: each failed gate has its typed verdict, and the score of
+// a refused face stays below every usable one's.
+func TestVerdicts(t *testing.T) {
+	small := func() vision.Face {
+		f := frontal()
+		f.Landmarks[vision.LeftEye].X = 90
+		return f
+	}
+	turned := func() vision.Face {
+		f := frontal()
+		f.Landmarks[vision.NoseTip].X = 140
+		return f
+	}
+	yaw35 := DefaultThresholds
+	yaw35.MaxYaw = 35
+	for _, tc := range []struct {
+		name             string
+		mean, amp, sigma float64
+		face             func() vision.Face
+		th               Thresholds
+		want             vision.Verdict
+	}{
+		{"ok", 128, 60, 0, frontal, Thresholds{}, vision.VerdictOK},
+		{"blurred", 128, 60, 4, frontal, Thresholds{}, vision.VerdictBlurred},
+		{"dark", 25, 20, 0, frontal, Thresholds{}, vision.VerdictTooDark},
+		{"dark and blurred: exposure named first", 25, 20, 4, frontal, Thresholds{}, vision.VerdictTooDark},
+		{"bright", 235, 20, 0, frontal, Thresholds{}, vision.VerdictOverexposed},
+		{"small", 128, 60, 0, small, Thresholds{}, vision.VerdictTooSmall},
+		{"turned", 128, 60, 0, turned, yaw35, vision.VerdictBadPose},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := texture(t, tc.mean, tc.amp, tc.sigma)
+			defer img.Close()
+			r, err := Assess(img, tc.face(), tc.th)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := r.Quality()
+			if q.Verdict != tc.want || q.Usable() != (tc.want == vision.VerdictOK) || q.Usable() != r.Usable {
+				t.Errorf("verdict %q usable %v, want %q (%s)", q.Verdict, q.Usable(), tc.want, r.Reason)
+			}
+			if q.Usable() && !(q.Score > 0.2 && q.Score <= 1) || !q.Usable() && !(q.Score >= 0 && q.Score <= 0.2) {
+				t.Errorf("score %.3f for verdict %q", q.Score, q.Verdict)
+			}
+		})
+	}
+}
+
+// TestScoreOrders: among usable shots, the score rises with resolution and
+// sharpness, and falls as the face nears an exposure limit.
+func TestScoreOrders(t *testing.T) {
+	assess := func(mean, sigma float64, eyes float32) float64 {
+		img := texture(t, mean, 60, sigma)
+		defer img.Close()
+		f := frontal()
+		f.Landmarks[vision.LeftEye].X = f.Landmarks[vision.RightEye].X + eyes
+		r, err := Assess(img, f, Thresholds{})
+		if err != nil || !r.Usable {
+			t.Fatalf("mean %v sigma %v eyes %v: %v %s", mean, sigma, eyes, err, r.Reason)
+		}
+		return r.Score
+	}
+	if a, b := assess(128, 0, 30), assess(128, 0, 50); a >= b {
+		t.Errorf("eyes 30 px scored %.3f, 50 px %.3f", a, b)
+	}
+	if a, b := assess(128, 2, 50), assess(128, 0, 50); a >= b {
+		t.Errorf("slightly blurred scored %.3f, sharp %.3f", a, b)
+	}
+	if a, b := assess(65, 0, 50), assess(128, 0, 50); a >= b {
+		t.Errorf("dim scored %.3f, mid-grey %.3f", a, b)
+	}
+}
