@@ -32,10 +32,9 @@ type Recorder struct {
 }
 
 type camDir struct {
-	w     *camera.DirWriter
-	idxF  *os.File
-	idx   *bufio.Writer
-	first time.Time
+	w    *camera.DirWriter
+	idxF *os.File
+	idx  *bufio.Writer
 }
 
 // Summary is what a recording holds.

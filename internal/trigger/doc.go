@@ -7,9 +7,9 @@
 //
 // The measure compares a sparse grid of colour samples in the region
 // with a background learnt while the region is empty (colour, not just
-// luma: a red car on dark asphalt has the asphalt's luma), after removing
-// the picture's global shift estimated from the samples that still look
-// like background, so an auto-exposure that hunts in a dark lane moves
+// luma: a red car on dark asphalt has the asphalt's luma), after applying to
+// the background the picture's global gain, estimated over the whole
+// frame from the samples that still look like background, so an auto-exposure that hunts in a dark lane moves
 // the whole picture without opening a vehicle, and a vehicle covering the
 // whole region is not mistaken for an exposure change. It costs two
 // passes over (w/step)×(h/step) samples per frame and allocates nothing

@@ -40,7 +40,8 @@ type Config struct {
 	// OnFrames and OffFrames consecutive frames must agree first.
 	OnFrames  int `yaml:"on_frames,omitempty"`
 	OffFrames int `yaml:"off_frames,omitempty"`
-	// Learn is the background's learning rate per frame while absent.
+	// Learn is the background's learning rate per frame where the
+	// picture looks like background (a fiftieth of it elsewhere).
 	Learn float64 `yaml:"learn,omitempty"`
 
 	Key string `yaml:"-"` // config path for errors: triggers[0]
@@ -137,17 +138,18 @@ type Stats struct {
 type Trigger struct {
 	cfg Config
 
-	w, h           int // frame size the grid was built for
-	idx            []int32
-	bg             []float32
-	lum            []float32 // BGR samples of this frame
-	offset         [3]float32
-	present        bool
-	run            int
-	runStart       time.Time
-	presentLearn   float32
-	absentLearn    float32
-	changedSamples int
+	w, h      int // frame size the grid was built for
+	idx       []int32
+	bg        []float32
+	lum       []float32  // BGR samples of this frame
+	gain      [3]float32 // global gain per channel
+	gidx      []int32    // whole-frame grid for the exposure estimate
+	gbg, glum []float32
+	present   bool
+	run       int
+	runStart  time.Time
+	learn     float32 // background rate where the sample looks like background
+	slowLearn float32 // and where it does not
 
 	mu sync.Mutex
 	st Stats
@@ -159,7 +161,7 @@ func New(cfg Config) (*Trigger, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Trigger{cfg: cfg, absentLearn: float32(cfg.Learn), presentLearn: float32(cfg.Learn) / 50}, nil
+	return &Trigger{cfg: cfg, learn: float32(cfg.Learn), slowLearn: float32(cfg.Learn) / 50}, nil
 }
 
 // Name is the input name of the transitions.
@@ -182,10 +184,19 @@ func (t *Trigger) layout(w, h int) {
 			t.idx = append(t.idx, int32(3*(y*w+x)))
 		}
 	}
+	// The global grid for the exposure estimate: coarse, whole frame.
+	gs := max(16, 4*t.cfg.Step)
+	t.gidx = t.gidx[:0]
+	for y := gs / 2; y < h; y += gs {
+		for x := gs / 2; x < w; x += gs {
+			t.gidx = append(t.gidx, int32(3*(y*w+x)))
+		}
+	}
 	t.w, t.h = w, h
-	t.bg = nil
-	t.offset = [3]float32{}
+	t.bg, t.gbg = nil, nil
+	t.gain = [3]float32{1, 1, 1}
 	t.lum = make([]float32, 3*len(t.idx))
+	t.glum = make([]float32, 3*len(t.gidx))
 }
 
 // Observe measures one frame of the trigger's camera and returns a
@@ -202,69 +213,17 @@ func (t *Trigger) Observe(f *frame.Frame) (sensor.Transition, bool) {
 	if len(t.idx) == 0 {
 		return sensor.Transition{}, false
 	}
-	// d = sample - background, per channel. offset is the picture's
-	// global shift (exposure, gain, lights), estimated each frame as the
-	// median d of the samples that still look like background (within
-	// the threshold of the previous offset), so a vehicle covering the
-	// whole region cannot pass itself off as an exposure change.
-	var hist [3][511]int32
-	nbg := 0
-	thr := float32(t.cfg.Threshold)
-	for i, o := range t.idx {
-		p := f.Pix[o : o+3 : o+3]
-		for c := 0; c < 3; c++ {
-			t.lum[3*i+c] = float32(p[c])
-		}
-		if t.bg == nil {
-			continue
-		}
-		bgLike := true
-		for c := 0; c < 3; c++ {
-			d := t.lum[3*i+c] - t.bg[3*i+c] - t.offset[c]
-			if d > thr || d < -thr {
-				bgLike = false
-			}
-		}
-		if bgLike {
-			nbg++
-			for c := 0; c < 3; c++ {
-				k := int(t.lum[3*i+c]-t.bg[3*i+c]) + 255
-				hist[c][max(0, min(510, k))]++
-			}
-		}
-	}
-	if t.bg == nil {
+	first := t.bg == nil
+	sample(f.Pix, t.gidx, t.glum)
+	sample(f.Pix, t.idx, t.lum)
+	if first {
+		t.gbg = append([]float32(nil), t.glum...)
 		t.bg = append([]float32(nil), t.lum...)
 	}
-	if nbg >= len(t.idx)/10 {
-		for c := 0; c < 3; c++ {
-			half, acc := int32(nbg/2), int32(0)
-			for k, n := range hist[c] {
-				if acc += n; acc > half {
-					t.offset[c] = float32(k - 255)
-					break
-				}
-			}
-		}
-	}
-	changed := 0
-	learn := t.absentLearn
-	if t.present {
-		learn = t.presentLearn
-	}
-	for i := range t.idx {
-		moved := false
-		for c := 0; c < 3; c++ {
-			d := t.lum[3*i+c] - t.bg[3*i+c] - t.offset[c]
-			if d > thr || d < -thr {
-				moved = true
-			}
-			t.bg[3*i+c] += learn * d
-		}
-		if moved {
-			changed++
-		}
-	}
+	t.estimateGain()
+	thr := float32(t.cfg.Threshold)
+	changed := compare(t.lum, t.bg, t.gain, thr, t.learn, t.slowLearn)
+	compare(t.glum, t.gbg, t.gain, thr, t.learn, t.slowLearn)
 	occ := float64(changed) / float64(len(t.idx))
 
 	var tr sensor.Transition
@@ -300,4 +259,92 @@ func (t *Trigger) Observe(f *frame.Frame) (sensor.Transition, bool) {
 	}
 	t.mu.Unlock()
 	return tr, emit
+}
+
+// sample reads the BGR samples at idx into out (3 per sample).
+func sample(pix []byte, idx []int32, out []float32) {
+	for i, o := range idx {
+		p := pix[o : o+3 : o+3]
+		out[3*i], out[3*i+1], out[3*i+2] = float32(p[0]), float32(p[1]), float32(p[2])
+	}
+}
+
+// compare counts the samples that differ from the background by more
+// than thr in any channel once the global gain is applied to the
+// background, and moves the (gain-free) background towards the frame:
+// at rate learn where the sample looks like background, at slow where it
+// does not (selective update: a vehicle entering is not learnt into the
+// background in the frames before it counts as present, and an object
+// left standing is absorbed only over hundreds of frames).
+func compare(lum, bg []float32, gain [3]float32, thr, learn, slow float32) int {
+	changed := 0
+	var d [3]float32
+	for i := 0; i+2 < len(lum); i += 3 {
+		moved := false
+		for c := 0; c < 3; c++ {
+			d[c] = lum[i+c] - bg[i+c]*gain[c]
+			if d[c] > thr || d[c] < -thr {
+				moved = true
+			}
+		}
+		rate := learn
+		if moved {
+			changed++
+			rate = slow
+		}
+		for c := 0; c < 3; c++ {
+			bg[i+c] += rate * d[c] / gain[c]
+		}
+	}
+	return changed
+}
+
+// gainBins is the resolution of the gain histogram: ratio×gainBins.
+const gainBins = 128
+
+// estimateGain sets the picture's global gain (exposure, sensor gain,
+// lights) per channel: the median ratio of frame to background over a
+// coarse grid of the whole frame, counting only samples within the
+// threshold of the previous gain (still background), so a vehicle —
+// which covers part of the frame and moves — does not pull it. With too
+// few such samples (the lights changed at once) the grid is taken whole.
+func (t *Trigger) estimateGain() {
+	thr := float32(t.cfg.Threshold)
+	var hist [3][4 * gainBins]int32
+	n := 0
+	for pass := 0; pass < 2 && n < len(t.gidx)/5; pass++ {
+		n = 0
+		hist = [3][4 * gainBins]int32{}
+		for i := 0; i+2 < len(t.glum); i += 3 {
+			if pass == 0 {
+				like := true
+				for c := 0; c < 3; c++ {
+					d := t.glum[i+c] - t.gbg[i+c]*t.gain[c]
+					if d > thr || d < -thr {
+						like = false
+					}
+				}
+				if !like {
+					continue
+				}
+			}
+			n++
+			for c := 0; c < 3; c++ {
+				k := int(t.glum[i+c] / max(t.gbg[i+c], 8) * gainBins)
+				hist[c][max(0, min(4*gainBins-1, k))]++
+			}
+		}
+	}
+	if n == 0 {
+		return
+	}
+	for c := 0; c < 3; c++ {
+		half, acc := int32(n/2), int32(0)
+		for k, m := range hist[c] {
+			if acc += m; acc > half {
+				t.gain[c] = max(float32(k)+0.5, 1) / gainBins
+				break
+			}
+		}
+	}
 }

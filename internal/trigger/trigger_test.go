@@ -18,7 +18,7 @@ func flat(w, h int, v byte, t time.Time) *frame.Frame {
 }
 
 func TestExposureChangeIsNotAVehicle(t *testing.T) {
-	tr, err := trigger.New(trigger.Config{Name: "video-front", Camera: "front"})
+	tr, err := trigger.New(trigger.Config{Name: "video-front", Camera: "front", Region: trigger.Rect{X: 0.25, Y: 0.25, W: 0.5, H: 0.5}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,13 +29,17 @@ func TestExposureChangeIsNotAVehicle(t *testing.T) {
 			t.Fatalf("frame %d (level %d): %v", i, v, x)
 		}
 	}
-	// A block covering the whole region is a vehicle all the same.
+	// A block covering the whole region (a third of the frame) is a
+	// vehicle all the same.
 	var got []bool
 	for i := 0; i < 20; i++ {
 		f := flat(64, 48, 120, at.Add(time.Duration(8+i)*40*time.Millisecond))
 		if i < 10 {
-			for k := range f.Pix {
-				f.Pix[k] = 20
+			for y := 10; y < 38; y++ {
+				for x := 14; x < 50; x++ {
+					o := 3 * (y*64 + x)
+					f.Pix[o], f.Pix[o+1], f.Pix[o+2] = 20, 20, 20
+				}
 			}
 		}
 		if x, ok := tr.Observe(f); ok {

@@ -333,7 +333,7 @@ func (h *handle) SetBufferCount(n uint32) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.streaming {
-		return errors.New("Cannot set buffer count when streaming")
+		return errors.New("cannot set buffer count when streaming")
 	}
 	h.bufcount = n
 	return nil
@@ -392,7 +392,7 @@ func (h *handle) StartStreaming() error {
 		return err
 	}
 	if h.streaming {
-		return errors.New("Already streaming")
+		return errors.New("already streaming")
 	}
 	if h.mode.Width == 0 {
 		return syscall.EINVAL
@@ -518,7 +518,7 @@ func (h *handle) StopStreaming() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.streaming {
-		return errors.New("Request to stop streaming when not streaming")
+		return errors.New("request to stop streaming when not streaming")
 	}
 	for idx := range h.held {
 		h.bus.violate("%s: StopStreaming with buffer %d still dequeued", h.d.Name, idx)
