@@ -56,6 +56,8 @@ type Lane struct {
 
 	statMu sync.Mutex
 	stats  Stats
+
+	settle settleState
 }
 
 type inputState struct {
@@ -198,8 +200,10 @@ func (l *Lane) Run(ctx context.Context) error {
 	for {
 		if ctx.Err() != nil || l.closed() {
 			l.shutdown(ctx)
+			l.settled(^uint64(0))
 			return nil
 		}
+		seen := l.settleGen()
 		now := l.clk.Now()
 		l.drainSignals(ctx)
 		l.checkDeadlines(ctx, now)
@@ -221,6 +225,7 @@ func (l *Lane) Run(ctx context.Context) error {
 			}
 		}
 		l.publishStats(now)
+		l.settled(seen)
 		d := time.Hour
 		if next := l.nextDeadline(); !next.IsZero() {
 			d = max(next.Sub(now), time.Millisecond)

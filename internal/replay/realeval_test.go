@@ -1,0 +1,284 @@
+package replay_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/laned/laned/internal/clock"
+	"github.com/laned/laned/internal/eval"
+	"github.com/laned/laned/internal/lane"
+	"github.com/laned/laned/internal/lane/passgen"
+	"github.com/laned/laned/internal/lanedtest"
+	"github.com/laned/laned/internal/match"
+	"github.com/laned/laned/internal/models"
+	"github.com/laned/laned/internal/replay"
+	"github.com/laned/laned/internal/sensor"
+	"github.com/laned/laned/internal/summary"
+	"github.com/laned/laned/internal/vision/imageio"
+	"github.com/laned/laned/internal/vision/pipeline"
+	"github.com/laned/laned/internal/vision/worker"
+)
+
+// datasets is ../shared/datasets from the project root.
+func datasets(t *testing.T) string {
+	t.Helper()
+	d := filepath.Join("..", "..", "..", "shared", "datasets")
+	if _, err := os.Stat(filepath.Join(d, "johns")); err != nil {
+		t.Skipf("../shared/datasets absent: %v", err)
+	}
+	return d
+}
+
+// facePhoto crops the largest face of path with a margin (a head-and-
+// shoulders portrait), as a photo composed into a vehicle window.
+func facePhoto(p *pipeline.Pipeline, path string) (image.Image, error) {
+	img, err := imageio.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	defer img.Close()
+	fr, err := p.Process(img)
+	if err != nil {
+		return nil, err
+	}
+	if len(fr.Faces) == 0 {
+		return nil, fmt.Errorf("%s: no face", path)
+	}
+	b := fr.Faces[0].Box
+	cx, cy, side := (b.X0+b.X1)/2, (b.Y0+b.Y1)/2, 1.6*max(b.W(), b.H())
+	r := image.Rect(int(cx-side/2), int(cy-side/2), int(cx+side/2), int(cy+side/2)).Intersect(image.Rect(0, 0, img.Cols(), img.Rows()))
+	if r.Dx() < 32 || r.Dy() < 32 {
+		return nil, fmt.Errorf("%s: face too small to compose", path)
+	}
+	crop := img.Region(r)
+	defer crop.Close()
+	return crop.ToImage()
+}
+
+// people loads johns and deepface: for an enrolled person every photo but
+// the last is enrolled and the last one rides in the vehicle; a stranger
+// is never enrolled. Every third identity (sorted) is a stranger.
+func people(t *testing.T, p *pipeline.Pipeline) (enrolled, strangers []passgen.Person, ix *match.Index) {
+	d := datasets(t)
+	var ids []eval.Identity
+	for _, set := range []string{"johns", filepath.Join("deepface", "ids")} {
+		got, err := eval.LoadIdentities(filepath.Join(d, set))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got...)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].Name < ids[j].Name })
+	b := match.NewBuilder(pipeline.Dim, 64)
+	for n, id := range ids {
+		if len(id.Images) < 2 {
+			continue
+		}
+		last := id.Images[len(id.Images)-1]
+		face, err := facePhoto(p, last)
+		if err != nil {
+			t.Logf("skip %s: %v", id.Name, err)
+			continue
+		}
+		per := passgen.Person{ID: id.Name, Face: face}
+		if n%3 == 2 {
+			strangers = append(strangers, per)
+			continue
+		}
+		k := 0
+		for _, img := range id.Images[:len(id.Images)-1] {
+			e, err := p.EnrollFile(img)
+			if errors.Is(err, pipeline.ErrNoUsableFace) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Add(id.Name, e); err != nil {
+				t.Fatal(err)
+			}
+			k++
+		}
+		if k == 0 {
+			continue
+		}
+		per.Enrolled = true
+		enrolled = append(enrolled, per)
+	}
+	ix, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enrolled, strangers, ix
+}
+
+// vehicles makes n vehicles per variant: 1–4 occupants, about a quarter
+// strangers, 1.5–5 m/s, 1–4 s apart.
+func vehicles(seed uint64, perVariant int, enrolled, strangers []passgen.Person) []passgen.Vehicle {
+	r := rand.New(rand.NewPCG(seed, 42))
+	var out []passgen.Vehicle
+	for range perVariant {
+		for _, v := range passgen.Variants() {
+			n := 1 + r.IntN(4)
+			var occ []passgen.Person
+			used := map[string]bool{}
+			for len(occ) < n {
+				pool := enrolled
+				if r.Float64() < 0.25 {
+					pool = strangers
+				}
+				p := pool[r.IntN(len(pool))]
+				if used[p.ID] {
+					continue
+				}
+				used[p.ID] = true
+				occ = append(occ, p)
+			}
+			out = append(out, passgen.Vehicle{Occupants: occ, Variant: v, Speed: 1.5 + 3.5*r.Float64(),
+				Gap: time.Duration(1000+r.IntN(3000)) * time.Millisecond})
+		}
+	}
+	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+func openPipeline(t testing.TB) *pipeline.Pipeline {
+	t.Helper()
+	lanedtest.ModelDir(t)
+	set, err := models.OpenDefault()
+	if err != nil {
+		t.Skipf("models: %v", err)
+	}
+	p, err := pipeline.Open(set, pipeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// runScenario plays s through a real lane on a, returning the decoded
+// summaries and the raw payloads.
+func runScenario(t testing.TB, s *passgen.Scenario, a lane.Analyzer, g lane.Gallery, trig string) ([]*summary.Transaction, [][]byte, replay.FeedStats, lane.Stats) {
+	t.Helper()
+	clk := clock.NewFake(s.Start())
+	var mu sync.Mutex
+	var sums []*summary.Transaction
+	var raw [][]byte
+	sink := &replay.Sink{Emit: func(b []byte) error {
+		v, err := summary.Unmarshal(b)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		sums = append(sums, v.(*summary.Transaction))
+		raw = append(raw, bytes.Clone(b))
+		mu.Unlock()
+		return nil
+	}}
+	var cams []lane.CameraConfig
+	for _, c := range s.Cameras() {
+		cams = append(cams, lane.CameraConfig{Name: c})
+	}
+	l, err := lane.New(lane.Config{Cameras: cams, Trigger: trig}, lane.Deps{Site: "eval", Lane: "l1", Analyzer: a, Gallery: g, Sink: sink, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	var ts []sensor.Transition
+	for _, tr := range s.Transitions() {
+		ts = append(ts, sensor.Transition{Input: tr.Input, Active: tr.Active, At: s.Start().Add(tr.At)})
+	}
+	var frames []replay.Frames
+	for _, c := range s.Cameras() {
+		frames = append(frames, replay.ScenarioFrames(s, c))
+	}
+	fd := &replay.Feeder{Lane: l, Clock: clk}
+	st, err := fd.Feed(ctx, frames, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := l.Stats()
+	l.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return sums, raw, st, ls
+}
+
+// TestRealInferenceGeneratedPasses runs generated passes of people from
+// ../shared/datasets (johns, deepface) through the real inference worker
+// and the real lane, and reports capture and match figures per variant.
+// LANED_EVAL_VEHICLES sets the vehicles per variant (default 6).
+func TestRealInferenceGeneratedPasses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real inference over generated passes: not in -short")
+	}
+	p := openPipeline(t)
+	enrolled, strangers, ix := people(t, p)
+	t.Logf("%d enrolled people (%d subjects in the gallery), %d strangers", len(enrolled), ix.Subjects(), len(strangers))
+	per := 6
+	if v, err := strconv.Atoi(os.Getenv("LANED_EVAL_VEHICLES")); err == nil && v > 0 {
+		per = v
+	}
+	s, err := passgen.Generate(passgen.Config{Cameras: []string{"front", "rear"}, Seed: 7}, vehicles(7, per, enrolled, strangers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Trail(5 * time.Second) // an empty lane at the end: no phantom vehicle
+	w, stop, err := worker.Start(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	sums, _, st, ls := runScenario(t, s, w.Client(worker.PriorityLane), replay.FromIndex(ix, "eval-1", pipeline.ModelID), lane.TriggerLoop)
+	sc := replay.ScoreScenario(s.Vehicles(), s.Start(), sums)
+	var buf bytes.Buffer
+	sc.Print(&buf)
+	t.Logf("%d vehicles, %d frames per camera, simulated %s in %s wall\n%s", len(s.Vehicles()), s.Frames(), st.Simulated, st.Wall.Round(time.Second), buf.String())
+	for _, c := range ls.Cameras {
+		t.Logf("camera %s: offered %d analysed %d skipped %d idle %d errors %d faces %d", c.Name, c.Offered, c.Analysed, c.Skipped, c.Idle, c.Errors, c.Faces)
+	}
+	reasons := map[string]int{}
+	for _, sm := range sums {
+		for _, o := range sm.Occupants {
+			k := string(o.Decision)
+			if o.Reason != "" {
+				k += "/" + string(o.Reason)
+			}
+			reasons[k]++
+		}
+	}
+	t.Logf("occupant decisions: %v", reasons)
+	u, m, x := sc.All.Rates()
+	if sc.Phantoms != 0 || sc.All.Missing != 0 || sc.All.Duplicates != 0 {
+		t.Errorf("summaries: %d phantom, %d vehicles without, %d extra; want exactly one per vehicle", sc.Phantoms, sc.All.Missing, sc.All.Duplicates)
+	}
+	if u < 0.95 {
+		t.Errorf("usable capture %.3f, want ≥ 0.95", u)
+	}
+	for v, f := range sc.ByVariant {
+		if uu, _, _ := f.Rates(); uu < 0.95 {
+			t.Errorf("%s: usable capture %.3f, want ≥ 0.95", v, uu)
+		}
+	}
+	if m < 0.97 {
+		t.Errorf("enrolled matched right %.3f, want ≥ 0.97", m)
+	}
+	if x > 0.01 {
+		t.Errorf("strangers matched %.3f, want ≤ 0.01", x)
+	}
+}
