@@ -12,6 +12,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/laned/laned/internal/camera"
+	"github.com/laned/laned/internal/lane"
+	"github.com/laned/laned/internal/sensor"
+	"github.com/laned/laned/internal/trigger"
 	"github.com/laned/laned/internal/uplink"
 )
 
@@ -31,6 +35,15 @@ type Config struct {
 	Events   Events        `yaml:"events"`
 	LocalAPI LocalAPI      `yaml:"localapi"`
 	Vision   Vision        `yaml:"vision"`
+
+	// The lane (lane.go): cameras, presence sensors, video triggers, the
+	// transaction engine, recorded inputs, metrics.
+	Cameras  []camera.Config  `yaml:"cameras"`
+	Sensors  sensor.Config    `yaml:"sensors"`
+	Triggers []trigger.Config `yaml:"triggers"`
+	Engine   lane.Config      `yaml:"transactions"`
+	Replay   Replay           `yaml:"replay"`
+	Metrics  Metrics          `yaml:"metrics"`
 }
 
 // DefaultStateDir is where laned keeps its files.
@@ -118,7 +131,7 @@ func (c Config) WithDefaults() Config {
 	c.Events = c.Events.WithDefaults()
 	c.LocalAPI = c.LocalAPI.WithDefaults()
 	c.Vision = c.Vision.WithDefaults()
-	return c
+	return c.laneDefaults()
 }
 
 var reName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -143,6 +156,8 @@ func (c Config) Validate() error {
 		c.Events.Validate(),
 		c.LocalAPI.Validate(),
 		c.Vision.Validate(),
+		c.laneValidate(),
+		c.Metrics.Validate(),
 	} {
 		if err != nil {
 			errs = append(errs, err)
