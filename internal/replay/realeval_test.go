@@ -40,9 +40,16 @@ func datasets(t *testing.T) string {
 	return d
 }
 
+// faceCrop cuts face i of the photo at path with a margin.
+func faceCrop(p *pipeline.Pipeline, path string, i int) (image.Image, error) {
+	return cropFace(p, path, i)
+}
+
 // facePhoto crops the largest face of path with a margin (a head-and-
 // shoulders portrait), as a photo composed into a vehicle window.
-func facePhoto(p *pipeline.Pipeline, path string) (image.Image, error) {
+func facePhoto(p *pipeline.Pipeline, path string) (image.Image, error) { return cropFace(p, path, 0) }
+
+func cropFace(p *pipeline.Pipeline, path string, i int) (image.Image, error) {
 	img, err := imageio.Load(path)
 	if err != nil {
 		return nil, err
@@ -52,10 +59,10 @@ func facePhoto(p *pipeline.Pipeline, path string) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(fr.Faces) == 0 {
-		return nil, fmt.Errorf("%s: no face", path)
+	if len(fr.Faces) <= i {
+		return nil, fmt.Errorf("%s: no face %d", path, i)
 	}
-	b := fr.Faces[0].Box
+	b := fr.Faces[i].Box
 	cx, cy, side := (b.X0+b.X1)/2, (b.Y0+b.Y1)/2, 1.6*max(b.W(), b.H())
 	r := image.Rect(int(cx-side/2), int(cy-side/2), int(cx+side/2), int(cy+side/2)).Intersect(image.Rect(0, 0, img.Cols(), img.Rows()))
 	if r.Dx() < 32 || r.Dy() < 32 {
@@ -244,7 +251,7 @@ func TestRealInferenceGeneratedPasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	sums, _, st, ls := runScenario(t, s, w.Client(worker.PriorityLane), replay.FromIndex(ix, "eval-1", pipeline.ModelID), lane.TriggerLoop)
+	sums, raw, st, ls := runScenario(t, s, w.Client(worker.PriorityLane), replay.FromIndex(ix, "eval-1", pipeline.ModelID), lane.TriggerLoop)
 	sc := replay.ScoreScenario(s.Vehicles(), s.Start(), sums)
 	var buf bytes.Buffer
 	sc.Print(&buf)
@@ -263,6 +270,18 @@ func TestRealInferenceGeneratedPasses(t *testing.T) {
 		}
 	}
 	t.Logf("occupant decisions: %v", reasons)
+	if testing.Verbose() {
+		for _, v := range s.Vehicles() {
+			var who []string
+			for _, o := range v.Occupants {
+				who = append(who, fmt.Sprintf("%s(%v)", o.ID, o.Enrolled))
+			}
+			t.Logf("vehicle %d %s %.1f m/s arrive %s depart %s: %v", v.Index, v.Variant, v.Speed, v.Arrive, v.Depart, who)
+		}
+		for i, b := range raw {
+			t.Logf("summary %d: %s", i, b)
+		}
+	}
 	u, m, x := sc.All.Rates()
 	if sc.Phantoms != 0 || sc.All.Missing != 0 || sc.All.Duplicates != 0 {
 		t.Errorf("summaries: %d phantom, %d vehicles without, %d extra; want exactly one per vehicle", sc.Phantoms, sc.All.Missing, sc.All.Duplicates)
