@@ -91,8 +91,8 @@ lint: $(STATICCHECK)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-# race runs the short suite under the race detector (the long soak,
-# power-cut and chaos tests skip themselves with -short).
+# race runs the short suite under the race detector (-short: the chaos,
+# power-cut and soak tests run their small plans).
 race: build
 	$(TEST_ENV) $(GO) test -race -short -count=1 -timeout 20m ./...
 

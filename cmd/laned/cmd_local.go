@@ -100,4 +100,3 @@ func openRegular(path string) (*os.File, error) {
 	}
 	return os.Open(path)
 }
-

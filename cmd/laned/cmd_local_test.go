@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +22,10 @@ func TestDaemonProcess(t *testing.T) {
 	if !lanedtest.IsChild("TestDaemonProcess") {
 		t.Skip("child of TestGalleryStatusWithAndWithoutDaemon")
 	}
-	os.Exit(run(context.Background(), []string{"run", "--config", os.Getenv("LANED_TEST_CONFIG")}, os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM) // as main does
+	code := run(ctx, []string{"run", "--config", os.Getenv("LANED_TEST_CONFIG")}, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // TestGalleryStatusWithAndWithoutDaemon: `laned gallery status`, `gallery
@@ -111,5 +116,37 @@ health: {thermal: none}
 	runFail(t, "no such file", "outbox", "status", "--socket", socket, "--db", p("state/typo.db"))
 	if _, err := os.Stat(p("state/typo.db")); err == nil {
 		t.Error("outbox status created a file at a mistyped path")
+	}
+
+	// SIGTERM: laned run stops in order, exits 0 and removes its socket.
+	child = lanedtest.StartChild(t, "TestDaemonProcess", "LANED_TEST_CONFIG="+p("laned.yaml"))
+	waitServing(t, child, c)
+	if err := child.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Wait(); err != nil {
+		t.Fatalf("laned run after SIGTERM: %v, want exit 0", err)
+	}
+	if _, err := os.Stat(socket); !os.IsNotExist(err) {
+		t.Errorf("socket after a clean stop: %v", err)
+	}
+}
+
+func waitServing(t *testing.T, child *lanedtest.Child, c *localapi.Client) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := c.Status(context.Background()); err == nil {
+			return
+		}
+		select {
+		case <-child.Exited():
+			t.Fatalf("laned run exited: %v", child.Wait())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("laned run did not serve the local API in 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

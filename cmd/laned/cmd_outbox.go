@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"log/slog"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 

@@ -129,8 +129,19 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 	return m
 }
 
-// suggest names a known key close to an unknown one.
+// suggest names the known keys an unknown one may have meant: those it
+// starts (window → window_length, window_start), else one within two edits.
 func suggest(key string, fields map[string]reflect.Type) string {
+	var pre []string
+	for k := range fields {
+		if len(key) >= 3 && strings.HasPrefix(k, key) {
+			pre = append(pre, strconv.Quote(k))
+		}
+	}
+	if len(pre) > 0 {
+		sort.Strings(pre)
+		return "; did you mean " + strings.Join(pre, " or ") + "?"
+	}
 	best, bestD := "", 3
 	for k := range fields {
 		if d := distance(key, k); d < bestD || (d == bestD && best != "" && k < best) {

@@ -129,7 +129,7 @@ func New(cfg config.Config, deps Deps) (_ *Daemon, err error) {
 
 	h := cfg.Health
 	if d.Health, err = health.New(health.Options{Site: cfg.Site, Lane: cfg.Lane, Version: deps.Version, Outbox: d.Outbox,
-		Uplink: d.Uplink, Interval: h.Interval, DiskPath: cfg.StateDir, DiskMinFree: uint64(h.DiskMinFree),
+		Uplink: d.Uplink, Events: d.Events, Interval: h.Interval, DiskPath: cfg.StateDir, DiskMinFree: uint64(h.DiskMinFree),
 		ThermalPath: h.ThermalPath(), TempMax: h.TempMax, UplinkGrace: h.UplinkGrace, Clock: deps.Clock, Log: log}); err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func (d *Daemon) openGallery(cfg config.Config, deps Deps, log *slog.Logger) err
 	}
 	if d.Gallery, err = active.New(active.Options{Store: d.store, ModelID: deps.ModelID, Dim: deps.Dim, Keys: keys, Pull: puller,
 		Schedule: active.Schedule{Start: g.Sync.WindowStart, Length: g.Sync.WindowLength, Retry: g.Sync.Retry, Location: loc},
-		Health: d.Health.Gallery(), Events: d.Events, Clock: deps.Clock, Log: log}); err != nil {
+		Health:   d.Health.Gallery(), Events: d.Events, Clock: deps.Clock, Log: log}); err != nil {
 		return err
 	}
 	d.parts = append(d.parts, part{"gallery", d.Gallery})

@@ -20,6 +20,7 @@ import (
 	"github.com/laned/laned/internal/health"
 	"github.com/laned/laned/internal/lanedtest"
 	"github.com/laned/laned/internal/localapi"
+	"github.com/laned/laned/internal/outbox"
 	"github.com/laned/laned/internal/summary"
 	"github.com/laned/laned/internal/uplink/mosquittotest"
 )
@@ -209,4 +210,63 @@ func TestNewFailsCleanly(t *testing.T) {
 		t.Error("second daemon on the same files")
 	}
 	d.Close()
+}
+
+// lastWord is an extra component (as the lane engine will be): on
+// shutdown it commits one more message (the lane's open transaction).
+type lastWord struct {
+	g      *Graph
+	err    error
+	closed int
+}
+
+func (l *lastWord) Run(ctx context.Context) error {
+	<-ctx.Done()
+	b, err := summary.Marshal(&summary.Event{Header: summary.Header{SchemaVersion: summary.SchemaVersion, Kind: summary.KindEvent},
+		Site: "north", Lane: "L2", At: time.Now().UTC(), Category: "audit", Severity: "info", Code: "lane.stopped", Message: "open transaction closed"})
+	if err == nil {
+		_, err = l.g.Outbox.Enqueue(context.Background(), summary.KindEvent, b)
+	}
+	l.err = err
+	return nil
+}
+
+func (l *lastWord) Close() error { l.closed++; return nil }
+
+// TestOrderedShutdown: a component injected through Deps.Extra is built
+// from the graph, run with it, stopped on cancel while the outbox is still
+// open (its last message is committed) and closed once.
+func TestOrderedShutdown(t *testing.T) {
+	dir := t.TempDir()
+	cfg, _ := testConfig(t, dir, "tcp://127.0.0.1:1")
+	lw := &lastWord{}
+	d, err := New(cfg, Deps{ModelID: testModel, Dim: testDim, Log: slog.New(slog.DiscardHandler),
+		Extra: []func(*Graph) (Component, error){func(g *Graph) (Component, error) { lw.g = g; return lw, nil }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	c := localapi.NewClient(cfg.LocalAPI.Socket)
+	waitFor(t, "the local API", func() bool { _, err := c.Status(ctx); return err == nil })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if lw.err != nil {
+		t.Fatalf("the extra component's last message was refused: the core stopped first: %v", lw.err)
+	}
+	d.Close()
+	if lw.closed != 1 {
+		t.Errorf("extra closed %d times", lw.closed)
+	}
+	ob, err := outbox.Open(cfg.Outbox.Path, outbox.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	if ob.Stats().Classes[summary.KindEvent].Count != 1 {
+		t.Errorf("outbox after shutdown: %+v", ob.Stats().Classes)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/laned/laned/internal/clock"
+	"github.com/laned/laned/internal/events"
 	"github.com/laned/laned/internal/outbox"
 	"github.com/laned/laned/internal/summary"
 	"github.com/laned/laned/internal/uplink"
@@ -79,6 +80,12 @@ type Outbox interface {
 	Stats() outbox.Stats
 }
 
+// Events takes the faults of reported components (*events.Emitter).
+type Events interface {
+	Raise(ctx context.Context, f events.Fault) error
+	Resolve(ctx context.Context, code, source, message string) error
+}
+
 // Uplink is the part of *uplink.Publisher the tracker reads.
 type Uplink interface {
 	Status() uplink.Status
@@ -90,6 +97,10 @@ type Options struct {
 	Version    string // laned's version; default "dev"
 	Outbox     Outbox // required: read for its state, written with reports
 	Uplink     Uplink // optional
+	// Events, when set, gets a "health.fault" event (source: the
+	// component) when a reported component enters fault, resolved when it
+	// leaves it.
+	Events Events
 	// Interval between health reports committed to the outbox; default
 	// 60s, negative: none (Snapshot and Health still work).
 	Interval time.Duration
@@ -237,6 +248,7 @@ func (t *Tracker) set(name string, level Level, reason string) {
 		t.comps[name] = c
 	}
 	changed := ok && (c.Level != level || c.Reason != reason)
+	was := c.Level
 	if ok && c.Level != level {
 		c.Since = now
 	}
@@ -245,6 +257,28 @@ func (t *Tracker) set(name string, level Level, reason string) {
 	if changed || (!ok && level != OK) {
 		t.log.Info("health changed", "part", name, "level", level, "reason", reason)
 	}
+	if t.o.Events != nil && (was != level || (!ok && level != OK)) {
+		t.event(name, was, level, reason)
+	}
+}
+
+// event raises a component's fault (level fault) or resolves it (back
+// from fault); events de-duplicates and folds flapping.
+func (t *Tracker) event(name string, was, level Level, reason string) {
+	ctx := context.Background()
+	switch {
+	case level == Fault:
+		t.o.Events.Raise(ctx, events.Fault{Code: "health.fault", Source: name, Severity: events.Error, Message: clip(reason)})
+	case was == Fault:
+		t.o.Events.Resolve(ctx, "health.fault", name, "back to "+level.String())
+	}
+}
+
+func clip(s string) string {
+	if r := []rune(s); len(r) > 250 {
+		return string(r[:250]) + "…"
+	}
+	return s
 }
 
 // ReportCamera records a camera's figures; a camera with an error is a fault.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/laned/laned/internal/clock"
+	"github.com/laned/laned/internal/events"
 	"github.com/laned/laned/internal/outbox"
 	"github.com/laned/laned/internal/summary"
 	"github.com/laned/laned/internal/uplink"
@@ -197,5 +198,32 @@ func TestLevelText(t *testing.T) {
 	var l Level
 	if err := l.UnmarshalText([]byte("fine")); err == nil {
 		t.Error("unknown level accepted")
+	}
+}
+
+type faults struct{ got []string }
+
+func (f *faults) Raise(_ context.Context, e events.Fault) error {
+	f.got = append(f.got, "raise "+e.Source+": "+e.Message)
+	return nil
+}
+func (f *faults) Resolve(_ context.Context, code, source, msg string) error {
+	f.got = append(f.got, "resolve "+source+": "+msg)
+	return nil
+}
+
+// TestFaultEvents: a component entering fault raises an event, leaving it
+// resolves it; degraded alone and repeats do not.
+func TestFaultEvents(t *testing.T) {
+	ev := &faults{}
+	tr, _ := newTracker(t, Options{Events: ev})
+	tr.ReportCamera(summary.CameraHealth{ID: "front", FPS: 15})
+	tr.ReportCamera(summary.CameraHealth{ID: "front", Error: "device vanished"})
+	tr.ReportCamera(summary.CameraHealth{ID: "front", Error: "device vanished"})
+	tr.Gallery().Report(Degraded, "no gallery imported")
+	tr.ReportCamera(summary.CameraHealth{ID: "front", FPS: 15})
+	want := []string{"raise camera/front: device vanished", "resolve camera/front: back to ok"}
+	if strings.Join(ev.got, "|") != strings.Join(want, "|") {
+		t.Errorf("events %q, want %q", ev.got, want)
 	}
 }

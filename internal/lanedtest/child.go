@@ -140,5 +140,8 @@ func (c *Child) Wait() error {
 	return c.err
 }
 
+// Signal sends sig to the child (SIGTERM: a clean stop).
+func (c *Child) Signal(sig os.Signal) error { return c.cmd.Process.Signal(sig) }
+
 // Exited is closed when the child has exited.
 func (c *Child) Exited() <-chan struct{} { return c.exit }

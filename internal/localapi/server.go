@@ -253,27 +253,18 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, Status{Version: s.o.Version, Started: s.started.UTC(), PID: os.Getpid()})
 	})
-	s.mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
-		if s.o.Health == nil {
-			fail(w, http.StatusServiceUnavailable, errors.New("no health tracker in this daemon"))
-			return
-		}
-		reply(w, http.StatusOK, s.o.Health.Snapshot())
-	})
-	s.mux.HandleFunc("GET /v1/outbox/status", func(w http.ResponseWriter, r *http.Request) {
-		if s.o.Outbox == nil {
-			fail(w, http.StatusServiceUnavailable, errors.New("no outbox in this daemon"))
-			return
-		}
-		reply(w, http.StatusOK, s.o.Outbox.Stats())
-	})
-	s.mux.HandleFunc("GET /v1/gallery/status", func(w http.ResponseWriter, r *http.Request) {
-		if s.o.Gallery == nil {
-			fail(w, http.StatusServiceUnavailable, errors.New("no gallery in this daemon"))
-			return
-		}
-		reply(w, http.StatusOK, s.o.Gallery.Status())
-	})
+	get := func(pattern, what string, missing bool, v func() any) {
+		s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if missing {
+				fail(w, http.StatusServiceUnavailable, fmt.Errorf("no %s in this daemon", what))
+				return
+			}
+			reply(w, http.StatusOK, v())
+		})
+	}
+	get("GET /v1/health", "health tracker", s.o.Health == nil, func() any { return s.o.Health.Snapshot() })
+	get("GET /v1/outbox/status", "outbox", s.o.Outbox == nil, func() any { return s.o.Outbox.Stats() })
+	get("GET /v1/gallery/status", "gallery", s.o.Gallery == nil, func() any { return s.o.Gallery.Status() })
 	s.mux.HandleFunc("POST /v1/gallery/import", func(w http.ResponseWriter, r *http.Request) {
 		if s.o.Gallery == nil {
 			fail(w, http.StatusServiceUnavailable, errors.New("no gallery in this daemon"))

@@ -15,7 +15,7 @@ import (
 // seq) and does not abort the batch. Storage failures go to batch.fail.
 type op struct {
 	ctx     context.Context // nil: not cancellable
-	enqueue Kind            // the kind of an Enqueue op, for Unstored; 0 otherwise
+	enqueue Kind            // the kind of an Enqueue op, for Unstored; "" otherwise
 	apply   func(*batch) error
 	err     error
 	done    chan struct{}
@@ -126,7 +126,7 @@ func (o *Outbox) runBatch(ops []*op) {
 		for _, p := range ops {
 			if p.ctx != nil && p.ctx.Err() != nil {
 				p.err = fmt.Errorf("outbox: %s: %w", o.path, p.ctx.Err())
-				p.enqueue = 0
+				p.enqueue = ""
 				continue
 			}
 			p.err = p.apply(b)
@@ -138,7 +138,7 @@ func (o *Outbox) runBatch(ops []*op) {
 			b.fail(b.tx.Bucket(bucketMeta).Put(keySeq, key(b.st.lastSeq)))
 			b.fail(b.tx.Bucket(bucketMeta).Put(keyCounters, b.st.encodeCounters()))
 			for _, k := range allKinds {
-				b.st.class[k].oldest = oldestIn(b.tx.Bucket(bucketOf(k)))
+				b.st.class[slot(k)].oldest = oldestIn(b.tx.Bucket(bucketOf(k)))
 			}
 		}
 		if b.err == nil && b.dirty {
@@ -182,18 +182,18 @@ func (o *Outbox) failBatch(ops []*op, err error) {
 	err = fmt.Errorf("outbox: commit a batch of %d operations to %s: %w: %w", len(ops), o.path, ErrStorage, err)
 	o.mu.Lock()
 	o.mem.storeErrors++
-	var lost [KindHealth + 1]int
+	var lost [nslots]int
 	for _, p := range ops {
-		if p.enqueue != 0 {
-			o.mem.unstored[p.enqueue]++
-			lost[p.enqueue]++
+		if p.enqueue != "" {
+			o.mem.unstored[slot(p.enqueue)]++
+			lost[slot(p.enqueue)]++
 		}
 	}
 	o.mu.Unlock()
-	o.log.Error("outbox could not store a batch", "err", err, "summaries", lost[KindSummary],
-		"events", lost[KindEvent], "health", lost[KindHealth])
+	o.log.Error("outbox could not store a batch", "err", err, "summaries", lost[slot(KindSummary)],
+		"events", lost[slot(KindEvent)], "health", lost[slot(KindHealth)])
 	for _, p := range ops {
-		if p.err == nil || p.enqueue != 0 {
+		if p.err == nil || p.enqueue != "" {
 			p.err = err
 		}
 		close(p.done)
@@ -216,7 +216,7 @@ func (b *batch) enqueue(m *Message) error {
 	b.st.lastSeq++
 	m.Seq = b.st.lastSeq
 	b.fail(b.bucket(m.Kind).Put(key(m.Seq), rec))
-	c := &b.st.class[m.Kind]
+	c := &b.st.class[slot(m.Kind)]
 	c.count++
 	c.bytes += size
 	c.enqueued++
@@ -237,14 +237,14 @@ func (b *batch) makeRoom(kind Kind, size int64) error {
 	var free int64
 	var plan []Kind
 	for _, v := range dropOrder {
-		if v < kind || (v == KindSummary && b.o.limits.AtBound != DropOldest) {
+		if slot(v) < slot(kind) || (v == KindSummary && b.o.limits.AtBound != DropOldest) {
 			break
 		}
-		free += b.st.class[v].bytes
+		free += b.st.class[slot(v)].bytes
 		plan = append(plan, v)
 	}
 	if b.st.total()-free+size > limit {
-		b.st.class[kind].refused++
+		b.st.class[slot(kind)].refused++
 		b.dirty = true
 		level := slog.LevelWarn
 		if kind == KindSummary {
@@ -263,7 +263,7 @@ func (b *batch) makeRoom(kind Kind, size int64) error {
 				b.fail(err)
 				return nil
 			}
-			cs := &b.st.class[v]
+			cs := &b.st.class[slot(v)]
 			cs.count--
 			cs.bytes -= sz
 			cs.dropped++
@@ -304,7 +304,7 @@ func (b *batch) expire() {
 				b.fail(err)
 				return
 			}
-			cs := &b.st.class[k]
+			cs := &b.st.class[slot(k)]
 			cs.count--
 			cs.bytes -= int64(len(v)) + 8
 			cs.expired++
@@ -328,12 +328,12 @@ func (b *batch) find(seq uint64) (Kind, []byte) {
 			return k, v
 		}
 	}
-	return 0, nil
+	return "", nil
 }
 
 func (b *batch) remove(k Kind, seq uint64, size int64) {
 	b.fail(b.bucket(k).Delete(key(seq)))
-	c := &b.st.class[k]
+	c := &b.st.class[slot(k)]
 	c.count--
 	c.bytes -= size
 	b.dirty = true
@@ -368,7 +368,7 @@ func (b *batch) reject(seq uint64, reason string, now bool) error {
 			return err
 		}
 		b.fail(b.bucket(k).Put(key(seq), rec))
-		b.st.class[k].bytes += int64(len(rec)) + 8 - size
+		b.st.class[slot(k)].bytes += int64(len(rec)) + 8 - size
 		b.dirty = true
 		return nil
 	}
@@ -399,7 +399,7 @@ func (b *batch) toQuarantine(m *Message) {
 	}
 	q := b.tx.Bucket(bucketQuarantine)
 	b.fail(q.Put(key(m.Seq), rec))
-	b.st.class[m.Kind].quarantined++
+	b.st.class[slot(m.Kind)].quarantined++
 	b.st.quarantnd++
 	b.dirty = true
 	b.logf(slog.LevelError, "outbox quarantined a message", "seq", m.Seq, "id", m.ID, "kind", m.Kind,

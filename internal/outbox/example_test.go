@@ -42,6 +42,6 @@ func ExampleOutbox() {
 	fmt.Println("waiting", ob.Stats().Count)
 	// Output:
 	// committed seq 1
-	// publish 1 summary {"vehicle":"v1"}
+	// publish 1 transaction {"vehicle":"v1"}
 	// waiting 0
 }

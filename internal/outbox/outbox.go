@@ -49,7 +49,11 @@ var (
 )
 
 // bucketOf names the bucket that holds the waiting messages of kind k.
-func bucketOf(k Kind) []byte { return []byte("q/" + k.String()) }
+// The names are those of the first file format ("summary" for
+// transactions), kept so existing files open.
+func bucketOf(k Kind) []byte { return []byte("q/" + bucketNames[slot(k)]) }
+
+var bucketNames = [nslots]string{"", "summary", "event", "health"}
 
 // Outbox is a durable, bounded queue of messages waiting for a PUBACK.
 // Its methods are safe for concurrent use.
@@ -110,8 +114,8 @@ func Open(path string, opts Options) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox: open %s: %w", path, err)
 	}
 	go o.commitLoop()
-	o.log.Info("outbox open", "last_seq", o.st.lastSeq, "waiting", o.st.class[KindSummary].count+
-		o.st.class[KindEvent].count+o.st.class[KindHealth].count, "quarantined", o.st.quarantnd)
+	o.log.Info("outbox open", "last_seq", o.st.lastSeq, "waiting", o.st.class[slot(KindSummary)].count+
+		o.st.class[slot(KindEvent)].count+o.st.class[slot(KindHealth)].count, "quarantined", o.st.quarantnd)
 	return o, nil
 }
 
@@ -153,7 +157,7 @@ func (o *Outbox) load(tx *bbolt.Tx) error {
 		if err != nil {
 			return err
 		}
-		c := &o.st.class[k]
+		c := &o.st.class[slot(k)]
 		err = b.ForEach(func(_, v []byte) error {
 			c.count++
 			c.bytes += int64(len(v)) + 8
@@ -247,12 +251,12 @@ func (o *Outbox) Prune(ctx context.Context) error {
 // the wait for the committer: once the message is in a transaction, Enqueue
 // waits for the commit. payload must not change until Enqueue returns.
 func (o *Outbox) Enqueue(ctx context.Context, kind Kind, payload []byte) (Message, error) {
-	if !kind.Valid() {
-		return Message{}, fmt.Errorf("outbox: enqueue: invalid kind %d", uint8(kind))
+	if slot(kind) == 0 {
+		return Message{}, fmt.Errorf("outbox: enqueue: invalid kind %q (the outbox queues %v)", kind, Kinds())
 	}
 	if len(payload) > o.limits.MaxPayload {
 		o.mu.Lock()
-		o.mem.oversize[kind]++
+		o.mem.oversize[slot(kind)]++
 		o.mu.Unlock()
 		o.log.Error("outbox refused oversize payload", "kind", kind, "bytes", len(payload), "max", o.limits.MaxPayload)
 		return Message{}, fmt.Errorf("outbox: enqueue %s: %w (%d bytes, max %d)", kind, ErrTooLarge, len(payload), o.limits.MaxPayload)
@@ -327,36 +331,36 @@ type corrupt struct {
 
 func (o *Outbox) readPending(after uint64, max int) (msgs []Message, bad []corrupt, err error) {
 	err = o.view(func(tx *bbolt.Tx) error {
-		var curs [KindHealth + 1]*bbolt.Cursor
-		var keys [KindHealth + 1][]byte
-		var vals [KindHealth + 1][]byte
+		var curs [nslots]*bbolt.Cursor
+		var keys [nslots][]byte
+		var vals [nslots][]byte
 		for _, k := range allKinds {
-			curs[k] = tx.Bucket(bucketOf(k)).Cursor()
-			keys[k], vals[k] = curs[k].Seek(key(after + 1))
+			curs[slot(k)] = tx.Bucket(bucketOf(k)).Cursor()
+			keys[slot(k)], vals[slot(k)] = curs[slot(k)].Seek(key(after + 1))
 		}
 		for len(msgs) < max {
-			next := Kind(0)
+			next := Kind("")
 			for _, k := range allKinds {
-				if keys[k] != nil && (next == 0 || bytes.Compare(keys[k], keys[next]) < 0) {
+				if keys[slot(k)] != nil && (next == "" || bytes.Compare(keys[slot(k)], keys[slot(next)]) < 0) {
 					next = k
 				}
 			}
-			if next == 0 {
+			if next == "" {
 				return nil
 			}
-			seq, ok := seqOf(keys[next])
-			m, err := decodeRecord(seq, vals[next])
+			seq, ok := seqOf(keys[slot(next)])
+			m, err := decodeRecord(seq, vals[slot(next)])
 			switch {
 			case !ok:
-				bad = append(bad, corrupt{next, 0, bytes.Clone(keys[next]), fmt.Errorf("key %x is not a seq", keys[next])})
+				bad = append(bad, corrupt{next, 0, bytes.Clone(keys[slot(next)]), fmt.Errorf("key %x is not a seq", keys[slot(next)])})
 			case err != nil:
-				bad = append(bad, corrupt{next, seq, bytes.Clone(vals[next]), err})
+				bad = append(bad, corrupt{next, seq, bytes.Clone(vals[slot(next)]), err})
 			case m.Kind != next:
-				bad = append(bad, corrupt{next, seq, bytes.Clone(vals[next]), fmt.Errorf("record %d: %w: kind %s in the %s bucket", seq, ErrCorrupt, m.Kind, next)})
+				bad = append(bad, corrupt{next, seq, bytes.Clone(vals[slot(next)]), fmt.Errorf("record %d: %w: kind %s in the %s bucket", seq, ErrCorrupt, m.Kind, next)})
 			default:
 				msgs = append(msgs, m)
 			}
-			keys[next], vals[next] = curs[next].Next()
+			keys[slot(next)], vals[slot(next)] = curs[slot(next)].Next()
 		}
 		return nil
 	})

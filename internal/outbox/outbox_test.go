@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/laned/laned/internal/summary"
 	"io"
 	"log/slog"
 	"os"
@@ -284,7 +285,7 @@ func TestCloseIdempotent(t *testing.T) {
 
 func TestEnqueueBadInput(t *testing.T) {
 	f := newFixture(t, func(o *Options) { o.Limits.MaxPayload = 100 })
-	if _, err := f.ob.Enqueue(f.ctx, Kind(9), nil); err == nil || !strings.Contains(err.Error(), "invalid kind 9") {
+	if _, err := f.ob.Enqueue(f.ctx, summary.KindStatus, nil); err == nil || !strings.Contains(err.Error(), `invalid kind "status"`) {
 		t.Fatalf("bad kind: %v", err)
 	}
 	_, err := f.ob.Enqueue(f.ctx, KindSummary, make([]byte, 101))

@@ -8,65 +8,62 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/laned/laned/internal/summary"
 )
 
-// Kind is a message class. Classes have priorities: when the outbox is over
-// its byte bound, the lowest-priority class is dropped first.
-type Kind uint8
+// Kind is a message class: the payload kind of package summary, so the
+// lane enqueues a payload under the kind it carries (one type for both).
+// Classes have priorities: when the outbox is over its byte bound, the
+// lowest-priority class is dropped first. A status (retained, sent by the
+// uplink itself) is not queued.
+type Kind = summary.Kind
 
 const (
 	// KindSummary is one vehicle transaction summary: the highest priority,
 	// never dropped while an event or health message could be dropped instead.
-	KindSummary Kind = 1
+	KindSummary = summary.KindTransaction
 	// KindEvent is a fault or audit event.
-	KindEvent Kind = 2
+	KindEvent = summary.KindEvent
 	// KindHealth is a periodic health report: the lowest priority, and the
 	// first to go, since only the latest one matters.
-	KindHealth Kind = 3
+	KindHealth = summary.KindHealth
 )
 
-// allKinds lists every valid kind, highest priority first.
+// nslots sizes the per-class arrays: slot 0 is no class.
+const nslots = 4
+
+// slot is k's index in per-class arrays and its byte in stored records
+// (1 summary, 2 event, 3 health: the first file format's numbers); 0 for a
+// kind the outbox does not queue.
+func slot(k Kind) int {
+	switch k {
+	case KindSummary:
+		return 1
+	case KindEvent:
+		return 2
+	case KindHealth:
+		return 3
+	}
+	return 0
+}
+
+// kindAt is the kind of a record's kind byte; "" if none.
+func kindAt(b byte) Kind {
+	if b >= 1 && int(b) < nslots {
+		return allKinds[b-1]
+	}
+	return ""
+}
+
+// allKinds lists every queued kind, highest priority first.
 var allKinds = [...]Kind{KindSummary, KindEvent, KindHealth}
 
-// Kinds lists every valid kind, highest priority first.
+// Kinds lists every queued kind, highest priority first.
 func Kinds() []Kind { return []Kind{KindSummary, KindEvent, KindHealth} }
 
 // dropOrder lists the kinds in the order they are dropped at the bound.
 var dropOrder = []Kind{KindHealth, KindEvent, KindSummary}
-
-func (k Kind) String() string {
-	switch k {
-	case KindSummary:
-		return "summary"
-	case KindEvent:
-		return "event"
-	case KindHealth:
-		return "health"
-	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
-}
-
-// Valid reports whether k is one of Kinds.
-func (k Kind) Valid() bool { return k >= KindSummary && k <= KindHealth }
-
-// MarshalText makes kinds readable as JSON values and map keys.
-func (k Kind) MarshalText() ([]byte, error) {
-	if !k.Valid() {
-		return nil, fmt.Errorf("outbox: invalid kind %d", uint8(k))
-	}
-	return []byte(k.String()), nil
-}
-
-// UnmarshalText parses the names MarshalText writes.
-func (k *Kind) UnmarshalText(b []byte) error {
-	for _, v := range allKinds {
-		if string(b) == v.String() {
-			*k = v
-			return nil
-		}
-	}
-	return fmt.Errorf("outbox: unknown kind %q", b)
-}
 
 // Message is one stored message.
 type Message struct {
@@ -125,7 +122,7 @@ func encodeRecord(m *Message) ([]byte, error) {
 	}
 	b := make([]byte, recHeader, encodedSize(m))
 	b[0] = recVersion
-	b[1] = byte(m.Kind)
+	b[1] = byte(slot(m.Kind))
 	binary.BigEndian.PutUint32(b[2:6], m.Attempts)
 	binary.BigEndian.PutUint64(b[6:14], uint64(m.Created.UnixNano()))
 	copy(b[14:30], id[:])
@@ -164,8 +161,8 @@ func decodeRecord(seq uint64, b []byte) (Message, error) {
 	if got := crc32.Checksum(body, castagnoli); got != sum {
 		return bad("checksum %08x, want %08x", got, sum)
 	}
-	k := Kind(b[1])
-	if !k.Valid() {
+	k := kindAt(b[1])
+	if k == "" {
 		return bad("invalid kind %d", b[1])
 	}
 	r := int(binary.BigEndian.Uint16(b[30:32]))

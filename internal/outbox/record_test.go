@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"github.com/laned/laned/internal/summary"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -233,29 +234,25 @@ func TestCheckFile(t *testing.T) {
 	}
 }
 
-func TestKindText(t *testing.T) {
-	for _, k := range Kinds() {
-		b, err := k.MarshalText()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var back Kind
-		if err := back.UnmarshalText(b); err != nil || back != k {
-			t.Fatalf("%s: %v %v", b, back, err)
+// TestKindIsThePayloadKind: the outbox's class is the summary payload kind
+// (one type); on disk the first format's numbers and bucket names stay.
+func TestKindIsThePayloadKind(t *testing.T) {
+	for i, k := range Kinds() {
+		if slot(k) != i+1 || kindAt(byte(i+1)) != k {
+			t.Errorf("%s: slot %d, kindAt %q", k, slot(k), kindAt(byte(i+1)))
 		}
 	}
-	if _, err := Kind(0).MarshalText(); err == nil {
-		t.Fatal("kind 0 marshalled")
+	if string(bucketOf(KindSummary)) != "q/summary" || string(bucketOf(KindHealth)) != "q/health" {
+		t.Errorf("bucket names changed: %s %s", bucketOf(KindSummary), bucketOf(KindHealth))
 	}
-	var k Kind
-	if err := k.UnmarshalText([]byte("video")); err == nil || !strings.Contains(err.Error(), `"video"`) {
-		t.Fatalf("unknown kind: %v", err)
+	if slot(summary.KindStatus) != 0 || kindAt(0) != "" || kindAt(4) != "" {
+		t.Error("status (not queued) or byte 0/4 has a class")
 	}
 	// Stats render with readable class names for health reports.
 	f := newFixture(t, nil)
 	f.enqueue(KindSummary, "s")
 	js, err := json.Marshal(f.ob.Stats())
-	if err != nil || !strings.Contains(string(js), `"summary":{"Count":1`) {
+	if err != nil || !strings.Contains(string(js), `"transaction":{"Count":1`) {
 		t.Fatalf("stats json %s %v", js, err)
 	}
 }

@@ -56,7 +56,7 @@ type counters struct {
 // copy replaces the outbox's state only when the transaction committed.
 type state struct {
 	lastSeq   uint64
-	class     [KindHealth + 1]classState
+	class     [nslots]classState
 	quarantnd int
 	qDropped  uint64
 }
@@ -66,7 +66,7 @@ const countersLen = 3*5*8 + 8
 func (s *state) encodeCounters() []byte {
 	b := make([]byte, 0, countersLen)
 	for _, k := range allKinds {
-		c := s.class[k].counters
+		c := s.class[slot(k)].counters
 		for _, v := range []uint64{c.enqueued, c.dropped, c.expired, c.refused, c.quarantined} {
 			b = binary.BigEndian.AppendUint64(b, v)
 		}
@@ -81,7 +81,7 @@ func (s *state) decodeCounters(b []byte) bool {
 	}
 	next := func() uint64 { v := binary.BigEndian.Uint64(b); b = b[8:]; return v }
 	for _, k := range allKinds {
-		c := &s.class[k].counters
+		c := &s.class[slot(k)].counters
 		for _, p := range []*uint64{&c.enqueued, &c.dropped, &c.expired, &c.refused, &c.quarantined} {
 			*p = next()
 		}
@@ -93,14 +93,14 @@ func (s *state) decodeCounters(b []byte) bool {
 func (s *state) total() int64 {
 	var t int64
 	for _, k := range allKinds {
-		t += s.class[k].bytes
+		t += s.class[slot(k)].bytes
 	}
 	return t
 }
 
 // memCounters are counted outside transactions.
 type memCounters struct {
-	unstored, oversize [KindHealth + 1]uint64
+	unstored, oversize [nslots]uint64
 	storeErrors        uint64
 	batches, records   uint64
 }
@@ -120,7 +120,7 @@ func (o *Outbox) Stats() Stats {
 		Records:           o.mem.records,
 	}
 	for _, k := range allKinds {
-		c := o.st.class[k]
+		c := o.st.class[slot(k)]
 		cs := ClassStats{
 			Count:       c.count,
 			Bytes:       c.bytes,
@@ -129,8 +129,8 @@ func (o *Outbox) Stats() Stats {
 			Expired:     c.expired,
 			Refused:     c.refused,
 			Quarantined: c.quarantined,
-			Unstored:    o.mem.unstored[k],
-			Oversize:    o.mem.oversize[k],
+			Unstored:    o.mem.unstored[slot(k)],
+			Oversize:    o.mem.oversize[slot(k)],
 		}
 		if c.count > 0 && !c.oldest.IsZero() {
 			cs.OldestAge = max(now.Sub(c.oldest), 0)

@@ -72,20 +72,21 @@ type received struct {
 // subscriber is a central-office consumer: fixed client id, persistent
 // session (clean=false), QoS 1, resubscribing on every connect.
 type subscriber struct {
-	cl mqtt.Client
-	mu sync.Mutex
-	ms []received
-	ch chan struct{}
+	cl   mqtt.Client
+	mu   sync.Mutex
+	ms   []received
+	ch   chan struct{}
+	subd chan struct{} // a value after each SUBACK
 }
 
 func subscribe(t testing.TB, url, id, filter string) *subscriber {
 	t.Helper()
-	s := &subscriber{ch: make(chan struct{}, 1)}
+	s := &subscriber{ch: make(chan struct{}, 1), subd: make(chan struct{}, 1)}
 	o := mqtt.NewClientOptions().AddBroker(url).SetClientID(id).SetCleanSession(false).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(50 * time.Millisecond).
 		SetMaxReconnectInterval(200 * time.Millisecond).SetOrderMatters(true).SetKeepAlive(5 * time.Second)
 	o.SetOnConnectHandler(func(c mqtt.Client) {
-		c.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
+		tok := c.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
 			s.mu.Lock()
 			s.ms = append(s.ms, received{m.Topic(), m.Retained(), append([]byte(nil), m.Payload()...)})
 			s.mu.Unlock()
@@ -94,6 +95,14 @@ func subscribe(t testing.TB, url, id, filter string) *subscriber {
 			default:
 			}
 		})
+		go func() { // not in the handler: paho's order-matters mode
+			if tok.Wait() && tok.Error() == nil {
+				select {
+				case s.subd <- struct{}{}:
+				default:
+				}
+			}
+		}()
 	})
 	s.cl = mqtt.NewClient(o)
 	if tok := s.cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
@@ -101,6 +110,16 @@ func subscribe(t testing.TB, url, id, filter string) *subscriber {
 	}
 	t.Cleanup(func() { s.cl.Disconnect(100) })
 	return s
+}
+
+// waitSubscribed waits for the broker to acknowledge the subscription.
+func (s *subscriber) waitSubscribed(t testing.TB) {
+	t.Helper()
+	select {
+	case <-s.subd:
+	case <-time.After(10 * time.Second):
+		t.Fatal("subscription not acknowledged in 10 s")
+	}
 }
 
 func (s *subscriber) messages() []received {

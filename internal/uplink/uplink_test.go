@@ -59,8 +59,13 @@ func TestPublishesOutboxInOrderAndAcks(t *testing.T) {
 }
 
 func TestStartsWithoutBrokerAndKeepsQueuing(t *testing.T) {
-	b := mosquittotest.Start(t, mosquittotest.Options{})
+	// The office's subscription exists (persistent session, kept by the
+	// broker across its restart) before the lane can publish, so nothing
+	// the lane sends right after the restart can beat the subscriber.
+	b := mosquittotest.Start(t, mosquittotest.Options{Persistence: true})
 	url := b.URL()
+	sub := subscribe(t, url, "office-2", "test/+/+/transactions")
+	sub.waitSubscribed(t)
 	b.Stop()
 	ob := openOutbox(t, "")
 	p := runPublisher(t, Options{Config: testConfig(url), Outbox: ob})
@@ -74,8 +79,6 @@ func TestStartsWithoutBrokerAndKeepsQueuing(t *testing.T) {
 		}
 	}
 	b.Restart()
-	sub := subscribe(t, b.URL(), "office-2", "test/+/+/transactions")
-	_ = sub
 	waitStatus(t, p, 10*time.Second, "drained after the broker came up", func(s Status) bool { return s.Acked == 50 })
 	sub.waitFor(t, 10*time.Second, "50 transactions", func(ms []received) bool { return len(ms) >= 50 })
 }

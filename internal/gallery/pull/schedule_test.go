@@ -120,3 +120,17 @@ func TestSchedulerNoRetryPastWindow(t *testing.T) {
 		t.Fatalf("second run at %v, want the next night's point", got)
 	}
 }
+
+// TestClientCloseTwice: the lifecycle contract: Close is idempotent.
+func TestClientCloseTwice(t *testing.T) {
+	c, err := New(Options{URL: "https://office.example/gallery.bundle", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

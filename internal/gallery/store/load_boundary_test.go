@@ -51,3 +51,24 @@ func TestLoadCancelled(t *testing.T) {
 		t.Fatalf("LoadIndex with a cancelled context: %v", err)
 	}
 }
+
+// TestCloseTwice: the lifecycle contract (internal/doc.go): Close is
+// idempotent, and the file is free for the next Open after it.
+func TestCloseTwice(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "g.db")
+	s, err := Open(p, Options{Key: testKey(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	s2, err := Open(p, Options{Key: testKey(t), LockTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("reopen after Close: %v", err)
+	}
+	s2.Close()
+}
