@@ -13,11 +13,12 @@ export DEBIAN_FRONTEND := noninteractive
 GO         ?= go
 BIN        := bin/laned
 MODEL_DIR  := models/cache
-# Debian packages laned needs to build, run and test. npm (with Node.js) is
+# Debian packages laned needs to build, run and test (libturbojpeg0-dev: the
+# cameras' MJPEG decoder, internal/vision/mjpeg). npm (with Node.js) is
 # added only when no npm client is on PATH (a machine may have Node.js from
 # elsewhere); set-up uses it to fetch the models, `make bench` to run the
 # JavaScript reference. FAISS is for the 1:N benchmark's peer only.
-APT_PKGS   := build-essential pkg-config libopencv-dev libdnnl-dev mosquitto ca-certificates git
+APT_PKGS   := build-essential pkg-config libopencv-dev libturbojpeg0-dev libdnnl-dev mosquitto ca-certificates git
 APT_BENCH  := python3-faiss python3-numpy
 
 .PHONY: all setup deps go-check build models demo test test-short lint race bench fuzz clean

@@ -41,6 +41,8 @@ func TestChooseFormat(t *testing.T) {
 		{"yuyv fallback", yuyvOnly, cfg(func(c *camera.Config) { c.Width, c.Height = 640, 480 }), camera.Mode{Format: camera.YUYV, Width: 640, Height: 480, FPS: 30}, ""},
 		{"size missing", yuyvOnly, cfg(nil), camera.Mode{}, `cameras[1].width: camera "front" (` + link + `) offers YUYV 640x480@30, YUYV 320x240@30; not YUYV 1280x720`},
 		{"yuyv lacks hd", cameratest.Webcam("c"), cfg(func(c *camera.Config) { c.Format = "YUYV" }), camera.Mode{}, "offers MJPEG 1920x1080@30, MJPEG 1280x720@30, MJPEG 640x480@30, YUYV 640x480@30; not YUYV 1280x720"},
+		{"format the camera lacks", &cameratest.Device{Name: "mj", Modes: []cameratest.Mode{{Format: camera.MJPEG, Width: 1280, Height: 720, FPS: 30}}},
+			cfg(func(c *camera.Config) { c.Format = "YUYV" }), camera.Mode{}, `cameras[1].format: camera "front" (` + link + `) offers MJPEG 1280x720@30; not YUYV`},
 		{"rate missing", cameratest.Webcam("c"), cfg(func(c *camera.Config) { c.FPS = 60 }), camera.Mode{}, "cameras[1].fps: " + `camera "front" (` + link + `) offers MJPEG 1920x1080@30`},
 	}
 	for _, tt := range tests {

@@ -39,6 +39,13 @@ func LoadProfile(dir, name string) (Profile, error) {
 	if err != nil {
 		return p, fmt.Errorf("camera profile: %w", err)
 	}
+	return ParseProfile(path, name, data)
+}
+
+// ParseProfile decodes and checks a camera profile's YAML; path is for
+// errors, name the name it must declare.
+func ParseProfile(path, name string, data []byte) (Profile, error) {
+	var p Profile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil {

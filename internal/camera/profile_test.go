@@ -49,3 +49,19 @@ func TestProfileErrors(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseProfile(f *testing.F) {
+	f.Add([]byte("name: p\nformat: MJPEG\nwidth: 1280\nheight: 720\nfps: 30\ncontrols:\n  gain: 10\n"))
+	f.Add([]byte("name: p\ncontrols: {exposure: 1}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := camera.ParseProfile("fuzz.yaml", "p", data)
+		if err != nil {
+			return
+		}
+		for c := range p.Controls {
+			if _, ok := camera.ControlID(c); !ok {
+				t.Fatalf("unknown control %q accepted", c)
+			}
+		}
+	})
+}

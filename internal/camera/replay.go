@@ -50,6 +50,7 @@ type Player struct {
 	st   stats
 	once sync.Once
 	stop chan struct{}
+	life lifecycle
 	// space is signalled when the consumer frees a slot.
 	space chan struct{}
 }
@@ -99,11 +100,14 @@ func (p *Player) Next(ctx context.Context, dst *frame.Frame) error {
 	return err
 }
 
-// Close implements Source.
+// Close stops Run, waits for it to return, then closes the reader (a
+// video file's decoder must not be closed under a running Read).
+// Idempotent.
 func (p *Player) Close() error {
 	p.once.Do(func() {
 		close(p.stop)
 		p.ring.close()
+		p.life.close()
 		p.r.Close()
 	})
 	return nil
@@ -111,6 +115,10 @@ func (p *Player) Close() error {
 
 // Run implements Source: nil at the end of the recording or on cancel.
 func (p *Player) Run(ctx context.Context) error {
+	if !p.life.start() {
+		return nil
+	}
+	defer p.life.done()
 	defer p.ring.close()
 	start := p.opt.Start
 	if start.IsZero() {

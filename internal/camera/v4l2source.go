@@ -47,12 +47,12 @@ type V4L2Source struct {
 	log  *slog.Logger
 	ring *ring
 
-	mu      sync.Mutex
-	st      stats
-	seq     uint64
-	stop    chan struct{}
-	once    sync.Once
-	running sync.WaitGroup
+	mu   sync.Mutex
+	st   stats
+	seq  uint64
+	stop chan struct{}
+	once sync.Once
+	life lifecycle
 
 	scratch []byte // raw copy of the driver buffer
 }
@@ -117,11 +117,14 @@ func (s *V4L2Source) Next(ctx context.Context, dst *frame.Frame) error {
 	return s.ring.next(ctx, dst)
 }
 
-// Close stops Run (waiting for it to release the device) and ends Next.
+// Close stops Run, waits for it to release the device, and ends Next.
+// Idempotent.
 func (s *V4L2Source) Close() error {
-	s.once.Do(func() { close(s.stop) })
-	s.running.Wait()
-	s.ring.close()
+	s.once.Do(func() {
+		close(s.stop)
+		s.life.close()
+		s.ring.close()
+	})
 	return nil
 }
 
@@ -130,13 +133,10 @@ var errStall = errors.New("no frame")
 // Run implements Source. Cancellation is noticed within a second (the
 // driver wait takes whole seconds).
 func (s *V4L2Source) Run(ctx context.Context) error {
-	select {
-	case <-s.stop:
+	if !s.life.start() {
 		return nil
-	default:
 	}
-	s.running.Add(1)
-	defer s.running.Done()
+	defer s.life.done()
 	defer func() {
 		s.mu.Lock()
 		s.st.h.State = StateStopped

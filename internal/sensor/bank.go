@@ -31,6 +31,11 @@ type Bank struct {
 	inputs  []*input
 	outputs []*Output
 	once    sync.Once
+
+	mu     sync.Mutex
+	closed bool
+	cancel context.CancelFunc // of a running Run
+	exited chan struct{}
 }
 
 // InputHealth is one input's snapshot.
@@ -121,8 +126,17 @@ func NewBank(cfg Config, lines Lines, opt Options) (*Bank, error) {
 	return b, nil
 }
 
-// Run watches every input until ctx ends; it returns nil then.
+// Run watches every input until ctx ends or Close; it returns nil then.
 func (b *Bank) Run(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed || b.exited != nil {
+		b.mu.Unlock()
+		return nil
+	}
+	ctx, b.cancel = context.WithCancel(ctx)
+	b.exited = make(chan struct{})
+	b.mu.Unlock()
+	defer close(b.exited)
 	var wg sync.WaitGroup
 	for _, in := range b.inputs {
 		wg.Add(1)
@@ -135,18 +149,39 @@ func (b *Bank) Run(ctx context.Context) error {
 	return nil
 }
 
-// Close switches the outputs off and releases the lines; idempotent.
+// Close stops Run (interrupting edge waits) and waits for it, switches
+// the outputs off and releases the lines; idempotent.
 func (b *Bank) Close() error {
 	b.once.Do(func() {
+		b.mu.Lock()
+		b.closed = true
+		cancel, exited := b.cancel, b.exited
+		b.mu.Unlock()
+		if cancel != nil {
+			cancel()
+			for _, in := range b.inputs {
+				in.pin.Halt() // interrupts a WaitForEdge on the chardev
+			}
+			<-exited
+		}
 		for _, o := range b.outputs {
 			o.Set(false)
 			o.pin.Halt()
+			release(o.pin)
 		}
 		for _, in := range b.inputs {
 			in.pin.Halt()
+			release(in.pin)
 		}
 	})
 	return nil
+}
+
+// release closes a line that can be closed (gpioioctl's GPIOLine).
+func release(p any) {
+	if c, ok := p.(interface{ Close() }); ok {
+		c.Close()
+	}
 }
 
 // Output returns the output with that role (strobe, status), nil if the

@@ -29,6 +29,13 @@ func LoadBoard(dir, name string) (Board, error) {
 	if err != nil {
 		return b, fmt.Errorf("board profile: %w", err)
 	}
+	return ParseBoard(path, name, data)
+}
+
+// ParseBoard decodes and validates a board profile's YAML; path is for
+// errors, name the name it must declare.
+func ParseBoard(path, name string, data []byte) (Board, error) {
+	var b Board
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&b); err != nil {

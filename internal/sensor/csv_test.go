@@ -107,3 +107,20 @@ func FuzzParseCSV(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseBoard(f *testing.F) {
+	f.Add([]byte("name: b\ninputs:\n  - {name: arrival, role: arrival, chip: gpiochip0, line: 17, active: low, pull: up, debounce: 30ms}\n"))
+	f.Add([]byte("name: b\noutputs:\n  - {name: s, role: strobe, chip: c, line: 1}\n"))
+	f.Add([]byte("name: [b\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := sensor.ParseBoard("fuzz.yaml", "b", data)
+		if err != nil {
+			return
+		}
+		// What parses is a valid board: merged into an empty config it
+		// validates.
+		if err := (sensor.Config{}).WithBoard(b).WithDefaults().Validate(); err != nil {
+			t.Fatalf("board accepted but its config is invalid: %v", err)
+		}
+	})
+}

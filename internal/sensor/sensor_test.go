@@ -359,3 +359,23 @@ func TestShippedBoardsLoad(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseEndsRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		board := sensortest.NewBoard(map[string]int{chip: 54})
+		b, err := sensor.NewBank(loops(), board, sensor.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() { done <- b.Run(context.Background()) }()
+		time.Sleep(time.Second)
+		b.Close()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Run(context.Background()); err != nil {
+			t.Fatal("Run after Close:", err)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package trigger
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -347,4 +348,34 @@ func (t *Trigger) estimateGain() {
 			}
 		}
 	}
+}
+
+// ValidateAll sets each trigger's Key to triggers[i], fills defaults and
+// validates the set against the configured camera names: a trigger on an
+// unknown camera, or two triggers with one name, is an error naming the
+// key.
+func ValidateAll(ts []Config, cameras []string) ([]Config, error) {
+	known := map[string]bool{}
+	for _, c := range cameras {
+		known[c] = true
+	}
+	out := make([]Config, len(ts))
+	var errs []error
+	names := map[string]int{}
+	for i, c := range ts {
+		c.Key = fmt.Sprintf("triggers[%d]", i)
+		c = c.WithDefaults()
+		out[i] = c
+		if err := c.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		if c.Camera != "" && !known[c.Camera] {
+			errs = append(errs, fmt.Errorf("%s.camera: trigger %q: unknown camera %q (cameras: %s)", c.Key, c.Name, c.Camera, strings.Join(cameras, ", ")))
+		}
+		if j, dup := names[c.Name]; dup && c.Name != "" {
+			errs = append(errs, fmt.Errorf("%s.name: trigger %q: duplicate name; triggers[%d] has it", c.Key, c.Name, j))
+		}
+		names[c.Name] = i
+	}
+	return out, errors.Join(errs...)
 }

@@ -82,6 +82,9 @@ func TestValidate(t *testing.T) {
 }
 
 func TestObserveAllocationFree(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race")
+	}
 	tr, _ := trigger.New(trigger.Config{Name: "v", Camera: "front", Region: trigger.Rect{X: 0.3, Y: 0.5, W: 0.4, H: 0.4}})
 	f := flat(1920, 1080, 80, time.Unix(0, 0))
 	tr.Observe(f)
@@ -98,5 +101,21 @@ func BenchmarkObserve1080p(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		tr.Observe(f)
+	}
+}
+
+func TestValidateAllUnknownCamera(t *testing.T) {
+	_, err := trigger.ValidateAll([]trigger.Config{
+		{Name: "video-front", Camera: "front"},
+		{Name: "video-rear", Camera: "rear"},
+		{Name: "video-front", Camera: "side"},
+	}, []string{"front", "side"})
+	for _, want := range []string{
+		`triggers[1].camera: trigger "video-rear": unknown camera "rear" (cameras: front, side)`,
+		`triggers[2].name: trigger "video-front": duplicate name; triggers[0] has it`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v\nwant containing %s", err, want)
+		}
 	}
 }

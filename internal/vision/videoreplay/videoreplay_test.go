@@ -70,3 +70,38 @@ func TestOpenRefusesOddFiles(t *testing.T) {
 		}
 	}
 }
+
+// Close while Run is decoding must wait for it: closing OpenCV's
+// VideoCapture under a running Read would crash the process.
+func TestCloseWhileRunning(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pass.avi")
+	vw, err := gocv.VideoWriterFile(path, "MJPG", 20, 64, 48, true)
+	if err != nil || !vw.IsOpened() {
+		t.Skipf("OpenCV has no MJPG/AVI writer here: %v", err)
+	}
+	m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(10, 20, 30, 0), 48, 64, gocv.MatTypeCV8UC3)
+	for i := 0; i < 200; i++ {
+		vw.Write(m)
+	}
+	m.Close()
+	vw.Close()
+	for i := 0; i < 20; i++ {
+		src, err := videoreplay.Open(camera.Config{Name: "front", Replay: path}, camera.ReplayOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() { done <- src.Run(context.Background()) }()
+		var f frame.Frame
+		for k := 0; k < i%5; k++ {
+			if err := src.Next(context.Background(), &f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		src.Close()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		src.Close()
+	}
+}
