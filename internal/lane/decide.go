@@ -245,43 +245,40 @@ func (l *Lane) merge(gs []*group) []*group {
 	}
 }
 
-// bareOccupants turns tracks without a usable shot into occupants only as
-// far as no camera explains them already: a camera that saw n faces at
-// once means at least n occupants, and the occupants with templates count
-// first (the other camera's unusable view of a matched person is no second
-// person).
+// bareOccupants turns tracks without a usable shot into occupants only
+// when nobody already found explains them. A bare track is explained by an
+// occupant none of whose tracks in that camera overlaps it in time: the
+// same person's face cut by the frame edge before it came fully into view,
+// a broken track, or the unusable view in one camera of a person matched in
+// the other. One camera seeing two faces at once means two people.
 func (l *Lane) bareOccupants(groups []*group, bare []*track) []*group {
 	if len(bare) == 0 {
 		return nil
 	}
-	byCam := map[string][]*track{}
-	for _, t := range bare {
-		byCam[t.camera] = append(byCam[t.camera], t)
-	}
-	var out []*group
-	for _, c := range l.cfg.Cameras {
-		ts := byCam[c.Name]
-		if len(ts) == 0 {
-			continue
-		}
-		covered := 0
-		for _, g := range groups {
-			for _, t := range g.tracks {
-				if t.camera == c.Name {
-					covered++
-					break
-				}
+	sort.SliceStable(bare, func(i, j int) bool { return bare[i].faces > bare[j].faces })
+	overlaps := func(g *group, t *track) bool {
+		for _, o := range g.tracks {
+			if o.camera == t.camera && !o.lastT.Before(t.first) && !t.lastT.Before(o.first) {
+				return true
 			}
 		}
-		// Occupants from this camera beyond those already found elsewhere.
-		extra := len(ts) + covered - len(groups) - len(out)
-		if extra <= 0 {
+		return false
+	}
+	var out []*group
+	for _, t := range bare {
+		var host *group
+		for _, g := range append(groups[:len(groups):len(groups)], out...) {
+			if !overlaps(g, t) {
+				host = g
+				break
+			}
+		}
+		if host == nil {
+			out = append(out, &group{tracks: []*track{t}})
 			continue
 		}
-		sort.SliceStable(ts, func(i, j int) bool { return ts[i].faces > ts[j].faces })
-		for _, t := range ts[:min(extra, len(ts))] {
-			out = append(out, &group{tracks: []*track{t}})
-		}
+		// The attempts count for that occupant; its templates are unchanged.
+		host.tracks = append(host.tracks, t)
 	}
 	return out
 }
