@@ -116,8 +116,13 @@ func (l *Lane) decide(ctx context.Context, t *txn) {
 		tr.Faults = t.faults
 	}
 	tr.Occupants = []summary.Occupant{}
+	occs := make([]summary.Occupant, len(groups))
 	for i, g := range groups {
-		o := l.occupant(ctx, t, g)
+		occs[i] = l.occupant(ctx, t, g)
+	}
+	groups, occs = sameSubject(groups, occs)
+	for i, g := range groups {
+		o := occs[i]
 		o.Index = i
 		tr.Occupants = append(tr.Occupants, o)
 		if o.Decision == summary.NoMatch && l.cfg.Evidence {
@@ -281,6 +286,37 @@ func (l *Lane) bareOccupants(groups []*group, bare []*track) []*group {
 		host.tracks = append(host.tracks, t)
 	}
 	return out
+}
+
+// sameSubject joins two occupants matched to the same subject when no
+// camera saw them at the same time: one person whose views were too
+// different to merge by template (two cameras, night noise) but that the
+// gallery recognises in both. The better-scored decision stands; attempts
+// add up.
+func sameSubject(gs []*group, os []summary.Occupant) ([]*group, []summary.Occupant) {
+	for i := 0; i < len(gs); i++ {
+		if os[i].Decision != summary.Match {
+			continue
+		}
+		for j := i + 1; j < len(gs); j++ {
+			if os[j].Decision != summary.Match || os[j].SubjectID != os[i].SubjectID || gs[i].conflicts(gs[j]) {
+				continue
+			}
+			keep, drop := i, j
+			if *os[j].Score > *os[i].Score {
+				keep, drop = j, i
+			}
+			a, b := os[keep].Attempts, os[drop].Attempts
+			a.Faces, a.Usable, a.Embedded = a.Faces+b.Faces, a.Usable+b.Usable, a.Embedded+b.Embedded
+			gs[keep].tracks = append(gs[keep].tracks, gs[drop].tracks...)
+			os[i], gs[i] = os[keep], gs[keep]
+			clear(gs[j].probe)
+			gs = append(gs[:j], gs[j+1:]...)
+			os = append(os[:j], os[j+1:]...)
+			j--
+		}
+	}
+	return gs, os
 }
 
 // occupant decides one occupant.

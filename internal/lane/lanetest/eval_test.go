@@ -31,11 +31,11 @@ func synthPeople(enrolled, strangers int) (people []passgen.Person, ids []string
 // lane with the scripted analyzer. The figures measure the engine's
 // capture, tracking and decision logic, not a detector. Both fusion modes.
 func TestEvalScripted(t *testing.T) {
-	n := 48
+	n := 120
 	if testing.Short() {
 		n = 16
 	}
-	people, ids := synthPeople(12, 6)
+	people, ids := synthPeople(12, 12)
 	for _, fusion := range []string{lane.FusionMean, lane.FusionVote} {
 		t.Run(fusion, func(t *testing.T) {
 			sc, err := passgen.Generate(passgen.Config{Width: 640, Height: 360, Cameras: []string{"front", "side"}, Seed: 7},
