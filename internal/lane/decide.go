@@ -116,8 +116,13 @@ func (l *Lane) decide(ctx context.Context, t *txn) {
 		tr.Faults = t.faults
 	}
 	tr.Occupants = []summary.Occupant{}
+	occs := make([]summary.Occupant, len(groups))
 	for i, g := range groups {
-		o := l.occupant(ctx, t, g)
+		occs[i] = l.occupant(ctx, t, g)
+	}
+	groups, occs = sameSubject(groups, occs)
+	for i, g := range groups {
+		o := occs[i]
 		o.Index = i
 		tr.Occupants = append(tr.Occupants, o)
 		if o.Decision == summary.NoMatch && l.cfg.Evidence {
@@ -245,45 +250,73 @@ func (l *Lane) merge(gs []*group) []*group {
 	}
 }
 
-// bareOccupants turns tracks without a usable shot into occupants only as
-// far as no camera explains them already: a camera that saw n faces at
-// once means at least n occupants, and the occupants with templates count
-// first (the other camera's unusable view of a matched person is no second
-// person).
+// bareOccupants turns tracks without a usable shot into occupants only
+// when nobody already found explains them. A bare track is explained by an
+// occupant none of whose tracks in that camera overlaps it in time: the
+// same person's face cut by the frame edge before it came fully into view,
+// a broken track, or the unusable view in one camera of a person matched in
+// the other. One camera seeing two faces at once means two people.
 func (l *Lane) bareOccupants(groups []*group, bare []*track) []*group {
 	if len(bare) == 0 {
 		return nil
 	}
-	byCam := map[string][]*track{}
-	for _, t := range bare {
-		byCam[t.camera] = append(byCam[t.camera], t)
-	}
-	var out []*group
-	for _, c := range l.cfg.Cameras {
-		ts := byCam[c.Name]
-		if len(ts) == 0 {
-			continue
-		}
-		covered := 0
-		for _, g := range groups {
-			for _, t := range g.tracks {
-				if t.camera == c.Name {
-					covered++
-					break
-				}
+	sort.SliceStable(bare, func(i, j int) bool { return bare[i].faces > bare[j].faces })
+	overlaps := func(g *group, t *track) bool {
+		for _, o := range g.tracks {
+			if o.camera == t.camera && !o.lastT.Before(t.first) && !t.lastT.Before(o.first) {
+				return true
 			}
 		}
-		// Occupants from this camera beyond those already found elsewhere.
-		extra := len(ts) + covered - len(groups) - len(out)
-		if extra <= 0 {
+		return false
+	}
+	var out []*group
+	for _, t := range bare {
+		var host *group
+		for _, g := range append(groups[:len(groups):len(groups)], out...) {
+			if !overlaps(g, t) {
+				host = g
+				break
+			}
+		}
+		if host == nil {
+			out = append(out, &group{tracks: []*track{t}})
 			continue
 		}
-		sort.SliceStable(ts, func(i, j int) bool { return ts[i].faces > ts[j].faces })
-		for _, t := range ts[:min(extra, len(ts))] {
-			out = append(out, &group{tracks: []*track{t}})
-		}
+		// The attempts count for that occupant; its templates are unchanged.
+		host.tracks = append(host.tracks, t)
 	}
 	return out
+}
+
+// sameSubject joins two occupants matched to the same subject when no
+// camera saw them at the same time: one person whose views were too
+// different to merge by template (two cameras, night noise) but that the
+// gallery recognises in both. The better-scored decision stands; attempts
+// add up.
+func sameSubject(gs []*group, os []summary.Occupant) ([]*group, []summary.Occupant) {
+	for i := 0; i < len(gs); i++ {
+		if os[i].Decision != summary.Match {
+			continue
+		}
+		for j := i + 1; j < len(gs); j++ {
+			if os[j].Decision != summary.Match || os[j].SubjectID != os[i].SubjectID || gs[i].conflicts(gs[j]) {
+				continue
+			}
+			keep, drop := i, j
+			if *os[j].Score > *os[i].Score {
+				keep, drop = j, i
+			}
+			a, b := os[keep].Attempts, os[drop].Attempts
+			a.Faces, a.Usable, a.Embedded = a.Faces+b.Faces, a.Usable+b.Usable, a.Embedded+b.Embedded
+			gs[keep].tracks = append(gs[keep].tracks, gs[drop].tracks...)
+			os[i], gs[i] = os[keep], gs[keep]
+			clear(gs[j].probe)
+			gs = append(gs[:j], gs[j+1:]...)
+			os = append(os[:j], os[j+1:]...)
+			j--
+		}
+	}
+	return gs, os
 }
 
 // occupant decides one occupant.

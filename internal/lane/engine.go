@@ -40,6 +40,9 @@ type Lane struct {
 	quit      chan struct{}
 	closeOnce sync.Once
 	running   atomic.Bool
+	done      chan struct{}      // closed when Run returns
+	syncReq   chan chan struct{} // Sync's requests
+	waiters   []chan struct{}    // Sync calls answered at the next idle point
 
 	// Owned by Run.
 	cur      *txn
@@ -56,8 +59,6 @@ type Lane struct {
 
 	statMu sync.Mutex
 	stats  Stats
-
-	settle settleState
 }
 
 type inputState struct {
@@ -138,6 +139,7 @@ func New(cfg Config, d Deps) (*Lane, error) {
 	l := &Lane{
 		cfg: cfg, d: d, clk: d.Clock, log: d.Logger.With("component", "lane", "lane", d.Lane),
 		slot: newSlots(cfg.Cameras), sigNote: make(chan struct{}, 1), quit: make(chan struct{}),
+		done: make(chan struct{}), syncReq: make(chan chan struct{}),
 		inputs: map[string]*inputState{}, cams: map[string]*camState{},
 	}
 	for _, n := range []string{cfg.ArrivalInput, cfg.DepartureInput, cfg.VideoInput} {
@@ -189,6 +191,8 @@ func (l *Lane) Run(ctx context.Context) error {
 	if !l.running.CompareAndSwap(false, true) {
 		return errors.New("lane: Run called twice")
 	}
+	defer close(l.done)
+	defer l.releaseWaiters()
 	select {
 	case <-l.quit:
 		return nil
@@ -200,10 +204,8 @@ func (l *Lane) Run(ctx context.Context) error {
 	for {
 		if ctx.Err() != nil || l.closed() {
 			l.shutdown(ctx)
-			l.settled(^uint64(0))
 			return nil
 		}
-		seen := l.settleGen()
 		now := l.clk.Now()
 		l.drainSignals(ctx)
 		l.checkDeadlines(ctx, now)
@@ -225,7 +227,7 @@ func (l *Lane) Run(ctx context.Context) error {
 			}
 		}
 		l.publishStats(now)
-		l.settled(seen)
+		l.releaseWaiters() // caught up with everything offered before each Sync
 		d := time.Hour
 		if next := l.nextDeadline(); !next.IsZero() {
 			d = max(next.Sub(now), time.Millisecond)
@@ -237,7 +239,42 @@ func (l *Lane) Run(ctx context.Context) error {
 		case <-l.sigNote:
 		case <-l.slot.notify:
 		case <-timer.C():
+		case w := <-l.syncReq:
+			l.waiters = append(l.waiters, w)
 		}
+	}
+}
+
+func (l *Lane) releaseWaiters() {
+	for _, w := range l.waiters {
+		close(w)
+	}
+	l.waiters = nil
+}
+
+// ErrNotRunning is returned by Sync when Run has returned.
+var ErrNotRunning = errors.New("lane: not running")
+
+// Sync waits until Run has handled every signal and frame offered before
+// the call and has nothing left to do (frames of an empty lane stay in
+// their slots). Replay uses it to run as fast as the pipeline allows on a
+// simulated clock without skipping frames.
+func (l *Lane) Sync(ctx context.Context) error {
+	w := make(chan struct{})
+	select {
+	case l.syncReq <- w:
+	case <-l.done:
+		return ErrNotRunning
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-w:
+		return nil
+	case <-l.done:
+		return ErrNotRunning
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

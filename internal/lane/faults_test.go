@@ -3,6 +3,7 @@ package lane_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -377,4 +378,59 @@ func TestLifecycle(t *testing.T) {
 	if errors.Is(err, context.Canceled) {
 		t.Error("unexpected")
 	}
+}
+
+// TestCameraFaultSignal: a camera fault reported by the camera layer (an
+// unplug) lands in the open vehicle's summary, an occupant seen only by
+// that camera without a usable shot gets reason camera_fault, and recovery
+// is raised too. (One of the side camera's two dark faces is the person the
+// front camera matched: only the second is another occupant.)
+func TestCameraFaultSignal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := lane.Config{Cameras: []lane.CameraConfig{{Name: "front"}, {Name: "side"}}}
+		script := func(f *frame.Frame) []lanetest.FakeFace {
+			if f.Camera == "side" { // the side camera sees two dark faces at once: two people
+				dark := vision.Quality{Score: 0.2, Verdict: vision.VerdictTooDark}
+				return []lanetest.FakeFace{{Identity: "S-002", Box: vision.Box{X0: 50, Y0: 50, X1: 110, Y1: 110}, Quality: dark},
+					{Identity: "S-001", Box: vision.Box{X0: 300, Y0: 50, X1: 360, Y1: 110}, Quality: dark}}
+			}
+			return oneFace("S-001", 0.8)(f)
+		}
+		r := newRig(t, cfg, &lanetest.Analyzer{Script: script}, lanetest.NewSnapshot("g", "S-001", "S-002"))
+		r.signal("arrival", true)
+		r.frames(10, 66*time.Millisecond)
+		r.l.Signal(lane.Signal{Source: "side", Kind: lane.Faulted, Code: "unplugged", Time: time.Now()})
+		r.frames(10, 66*time.Millisecond)
+		r.l.Signal(lane.Signal{Source: "side", Kind: lane.Recovered, Time: time.Now()})
+		r.signal("arrival", false)
+		r.signal("departure", true)
+		r.signal("departure", false)
+		r.frames(10, 66*time.Millisecond)
+		r.stop()
+		got := r.sink.Summaries()
+		if len(got) != 1 {
+			t.Fatalf("%d summaries", len(got))
+		}
+		s := got[0]
+		if !slices.Contains(s.Faults, summary.Fault{Source: "side", Code: "camera.unplugged"}) {
+			t.Errorf("faults %v", s.Faults)
+		}
+		var reasons []summary.Reason
+		for _, o := range s.Occupants {
+			reasons = append(reasons, o.Reason)
+		}
+		if len(s.Occupants) != 2 || s.Occupants[0].SubjectID != "S-001" || !slices.Contains(reasons, summary.ReasonCameraFault) {
+			t.Errorf("occupants %s", occupants(s))
+		}
+		if !r.events.Has("side", "camera.unplugged") {
+			t.Error("no camera.unplugged event")
+		}
+		recovered := false
+		for _, f := range r.events.Faults() {
+			recovered = recovered || (f.Source == "side" && f.Code == "camera.recovered")
+		}
+		if !recovered {
+			t.Error("no camera.recovered event")
+		}
+	})
 }

@@ -15,10 +15,7 @@ import (
 	"github.com/laned/laned/internal/vision"
 )
 
-var (
-	residents = []string{"S-001", "S-002", "S-003", "S-004", "S-005", "S-006"}
-	strangers = []string{"X-901", "X-902", "X-903", "X-904"}
-)
+var residents = []string{"S-001", "S-002", "S-003", "S-004", "S-005", "S-006"}
 
 func sec(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
@@ -33,8 +30,7 @@ type want struct {
 }
 
 func TestStateMachine(t *testing.T) {
-	M, N, U, C := summary.Match, summary.NoMatch, summary.NoUsableImage, summary.Candidate
-	_ = C
+	M, N, U := summary.Match, summary.NoMatch, summary.NoUsableImage
 	cases := []struct {
 		name   string
 		scene  scene
@@ -166,6 +162,9 @@ func TestStateMachine(t *testing.T) {
 					if err := summary.ValidateJSON(stamped); err != nil {
 						t.Errorf("published summary fails the schema: %v\n%s", err, raw)
 					}
+				}
+				if s.maxW > len(s.cfg.Cameras) {
+					t.Errorf("%d frames waiting at once for %d cameras", s.maxW, len(s.cfg.Cameras))
 				}
 				if c.check != nil {
 					c.check(t, &s)

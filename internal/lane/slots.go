@@ -143,19 +143,6 @@ func (s *slots) lastFrame(cam string) time.Time {
 	return time.Time{}
 }
 
-// waiting counts the frames held (for the memory bound).
-func (s *slots) waiting() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, sl := range s.cams {
-		if sl.f != nil {
-			n++
-		}
-	}
-	return n
-}
-
 // clear drops every waiting frame.
 func (s *slots) clear() {
 	s.mu.Lock()

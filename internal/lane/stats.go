@@ -43,6 +43,8 @@ type Stats struct {
 	UnknownFrames   uint64         `json:"unknown_frames"` // from cameras not configured
 	Waiting         int            `json:"waiting"`        // frames held in slots (≤ cameras)
 	Retained        int            `json:"retained"`       // chips and templates held now
+	Accepting       bool           `json:"accepting"`      // a vehicle is being captured
+	Open            int            `json:"open"`           // transactions capturing or waiting for their decision
 	LastTransaction string         `json:"last_transaction,omitempty"`
 }
 
@@ -78,6 +80,7 @@ func (l *Lane) Stats() Stats {
 		}
 	}
 	s.UnknownFrames = l.slot.unknown
+	s.Accepting = l.slot.accepting
 	l.slot.mu.Unlock()
 	l.sigMu.Lock()
 	s.SignalsDropped = l.sigDrop
@@ -117,5 +120,12 @@ func (l *Lane) publishStats(time.Time) {
 		l.stats.Inputs[i].Active, l.stats.Inputs[i].Since, l.stats.Inputs[i].Fault = in.active, in.since, in.fault
 	}
 	l.stats.Pending = len(l.pending)
+	l.stats.Open = len(l.deciding)
+	if l.cur != nil {
+		l.stats.Open++
+	}
+	if l.trail != nil {
+		l.stats.Open++
+	}
 	l.stats.Retained = l.retained
 }

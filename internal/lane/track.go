@@ -202,15 +202,37 @@ func (tk *tracker) match(obs []observation, at time.Time) []*track {
 // new tracks for the unmatched; it returns the track of each observation.
 func (tk *tracker) assign(obs []observation, at time.Time) []*track {
 	out := tk.match(obs, at)
+	vx, vy := tk.commonVelocity(at)
 	for oi, o := range obs {
 		if out[oi] == nil {
 			*tk.nextID++
-			out[oi] = &track{id: *tk.nextID, camera: o.cand.Camera, first: at, lastT: at, last: o.cand.Face.Box}
+			// The faces of one vehicle move together: a new face starts
+			// with the velocity of those already tracked, so its first step
+			// is not taken for the neighbour's seat.
+			out[oi] = &track{id: *tk.nextID, camera: o.cand.Camera, first: at, lastT: at, last: o.cand.Face.Box, vx: vx, vy: vy}
 			tk.tracks = append(tk.tracks, out[oi])
 		}
 	}
 	tk.update(out, obs, at)
 	return out
+}
+
+// commonVelocity is the mean velocity of the tracks seen at least twice and
+// still alive at at (zero when there are none).
+func (tk *tracker) commonVelocity(at time.Time) (float64, float64) {
+	var vx, vy float64
+	n := 0
+	for _, t := range tk.tracks {
+		if t.faces >= 2 && at.Sub(t.lastT) <= tk.gap {
+			vx += t.vx
+			vy += t.vy
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return vx / float64(n), vy / float64(n)
 }
 
 // update moves each matched track to its observation.
@@ -224,7 +246,7 @@ func (tk *tracker) update(tracks []*track, obs []observation, at time.Time) {
 			ocx, ocy := center(o.cand.Face.Box)
 			lcx, lcy := center(t.last)
 			vx, vy := (ocx-lcx)/dt, (ocy-lcy)/dt
-			if t.faces == 1 {
+			if t.faces == 1 && t.vx == 0 && t.vy == 0 {
 				t.vx, t.vy = vx, vy
 			} else {
 				t.vx, t.vy = 0.5*t.vx+0.5*vx, 0.5*t.vy+0.5*vy

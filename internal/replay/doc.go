@@ -7,7 +7,7 @@
 // line. For each instant it moves the fake clock there, hands the lane the
 // transitions and frames of that instant, runs the video triggers over the
 // frames when the lane has no loops, and waits until the lane has handled
-// them (lane.Settle) before the next instant: nothing is skipped, so a
+// them (lane.Sync) before the next instant: nothing is skipped, so a
 // replay is deterministic and its summaries are those a booth whose
 // inference kept up would have sent.
 //

@@ -26,7 +26,7 @@ type Frames interface {
 type Target interface {
 	Offer(f *frame.Frame) bool
 	Signal(s lane.Signal)
-	Settle(ctx context.Context) error
+	Sync(ctx context.Context) error
 }
 
 // Feeder plays recordings into a lane on a fake clock.
@@ -133,7 +133,7 @@ func (fd *Feeder) Feed(ctx context.Context, cams []Frames, ts []sensor.Transitio
 				fd.Lane.Offer(f)
 			}
 		}
-		if err := fd.Lane.Settle(ctx); err != nil {
+		if err := fd.Lane.Sync(ctx); err != nil {
 			return st, err
 		}
 	}
@@ -143,7 +143,7 @@ func (fd *Feeder) Feed(ctx context.Context, cams []Frames, ts []sensor.Transitio
 	}
 	if !last.IsZero() {
 		fd.advanceTo(last.Add(tail))
-		if err := fd.Lane.Settle(ctx); err != nil {
+		if err := fd.Lane.Sync(ctx); err != nil {
 			return st, err
 		}
 		st.Simulated = last.Sub(first)

@@ -28,7 +28,7 @@ func examples() map[string]any {
 			Latency: Latency{Capture: 612.5, Detect: 38.2, Embed: 21.9, Match: 0.8, Total: 1830},
 		},
 		"transaction_v2_candidates": &Transaction{
-			Header: Header{SchemaVersion: TransactionSchemaVersion, Kind: KindTransaction, MessageID: testID, Sequence: 45},
+			Header:        Header{SchemaVersion: TransactionSchemaVersion, Kind: KindTransaction, MessageID: testID, Sequence: 45},
 			TransactionID: "L2-20261125T221403.120-0007", Site: "north-crossing", Lane: "L2",
 			DetectedAt: t0, CompletedAt: t0.Add(2140 * time.Millisecond),
 			GalleryVersion: "2026-11-25T02:00Z+sig.3f9a", ModelID: "face-api-1.7.15-resnet128@sha256:9c1e",

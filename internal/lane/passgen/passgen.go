@@ -173,9 +173,15 @@ func Generate(cfg Config, vehicles []Vehicle) (*Scenario, error) {
 		if i > 0 {
 			// Never overlapping bodies: the next front stays behind the previous rear.
 			prev := s.vehicles[len(s.vehicles)-1]
-			// (prev's rear 0.5 m into the view when this front enters)
+			// Bodies never closer than 0.5 m: at this one's entry (prev's
+			// rear 0.5 m into the view) and, for a faster vehicle, when the
+			// previous leaves the view.
 			if minEnter := prev.at(enterM + lengthM + 0.5); p.enter < minEnter {
 				p.enter = minEnter
+			}
+			if p.Speed > prev.Speed {
+				catch := prev.exit - time.Duration((viewM-0.5-enterM)/p.Speed*float64(time.Second))
+				p.enter = max(p.enter, catch)
 			}
 		}
 		p.exit = p.at(viewM + lengthM)
