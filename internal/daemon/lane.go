@@ -18,6 +18,8 @@ import (
 	"github.com/laned/laned/internal/gallery/active"
 	"github.com/laned/laned/internal/health"
 	"github.com/laned/laned/internal/lane"
+	"github.com/laned/laned/internal/metrics"
+	"github.com/laned/laned/internal/outbox"
 	"github.com/laned/laned/internal/sensor"
 	"github.com/laned/laned/internal/summary"
 	"github.com/laned/laned/internal/trigger"
@@ -63,6 +65,7 @@ type laneRig struct {
 	replayed []sensor.Transition // replay.sensors, times from the start
 	worker   Component
 	health   *health.Tracker
+	metrics  *metrics.Server // nil with metrics.address off
 	start    time.Time
 	once     sync.Once
 }
@@ -85,8 +88,15 @@ func newLaneRig(cfg config.Config, drv Drivers, g *Graph, clk clock.Clock, log *
 		}
 	}()
 	ev := &laneEvents{e: g.Events, raised: map[string]map[string]bool{}}
+	var sink lane.Sink = g.Outbox
+	if cfg.Metrics.Address != "off" {
+		if r.metrics, err = metrics.New(metrics.Options{Address: cfg.Metrics.Address, Log: log, Sources: r.metricSources(g)}); err != nil {
+			return nil, err
+		}
+		sink = observedSink{g.Outbox, r.metrics}
+	}
 	if r.lane, err = lane.New(cfg.Engine, lane.Deps{Site: cfg.Site, Lane: cfg.Lane, Analyzer: drv.Analyzer,
-		Gallery: laneGallery{g.Gallery}, Sink: g.Outbox, Events: ev, Clock: clk, Logger: log}); err != nil {
+		Gallery: laneGallery{g.Gallery}, Sink: sink, Events: ev, Clock: clk, Logger: log}); err != nil {
 		return nil, err
 	}
 	for _, tc := range cfg.Triggers {
@@ -163,6 +173,13 @@ func (r *laneRig) Run(ctx context.Context) error {
 			fatal <- err
 		}
 	})
+	if r.metrics != nil {
+		worker.Go(func() {
+			if err := r.metrics.Run(wctx); err != nil {
+				fatal <- err
+			}
+		})
+	}
 	start := r.start
 	if start.IsZero() {
 		start = r.clk.Now()
@@ -277,8 +294,54 @@ func (r *laneRig) Close() error {
 		if r.worker != nil {
 			r.worker.Close()
 		}
+		if r.metrics != nil {
+			r.metrics.Close()
+		}
 	})
 	return nil
+}
+
+// Metrics is the rig's metrics server (nil when off).
+func (r *laneRig) Metrics() *metrics.Server { return r.metrics }
+
+// metricSources are the snapshots metrics read at scrape time.
+func (r *laneRig) metricSources(g *Graph) metrics.Sources {
+	return metrics.Sources{
+		Lane: func() lane.Stats { return r.lane.Stats() },
+		Cameras: func() []camera.Health {
+			hs := make([]camera.Health, 0, len(r.cams))
+			for _, c := range r.cams {
+				hs = append(hs, c.Health())
+			}
+			return hs
+		},
+		Outbox: g.Outbox.Stats,
+		Uplink: g.Uplink.Status,
+		Gallery: func() metrics.GalleryInfo {
+			st := g.Gallery.Status()
+			return metrics.GalleryInfo{Version: st.Version, Subjects: st.Subjects, LoadedAt: st.LoadedAt, Created: st.Created}
+		},
+		Now: r.clk.Now,
+	}
+}
+
+// observedSink commits summaries to the outbox and records their stage
+// latencies once committed.
+type observedSink struct {
+	o *outbox.Outbox
+	m *metrics.Server
+}
+
+func (s observedSink) Enqueue(ctx context.Context, kind outbox.Kind, payload []byte) (outbox.Message, error) {
+	msg, err := s.o.Enqueue(ctx, kind, payload)
+	if err == nil && kind == outbox.KindSummary {
+		if v, derr := summary.UnmarshalUnstamped(payload); derr == nil {
+			if t, ok := v.(*summary.Transaction); ok {
+				s.m.ObserveSummary(t)
+			}
+		}
+	}
+	return msg, err
 }
 
 // laneGallery hands the lane the active gallery's snapshot.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"io/fs"
 	"log/slog"
 	"math"
@@ -163,7 +165,7 @@ func startLane(t *testing.T, dir, url string, s *passgen.Scenario, vanish map[st
 		t.Fatal(err)
 	}
 	cfg.Engine.Trigger = lane.TriggerLoop
-	cfg.Metrics.Address = "off"
+	cfg.Metrics.Address = "127.0.0.1:0"
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -309,6 +311,20 @@ func TestLaneEndToEnd(t *testing.T) {
 	}
 	if errs == 0 {
 		t.Error("corrupt frames were not counted")
+	}
+	// Metrics, read at scrape time.
+	resp, err := http.Get("http://" + rig.Metrics().Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"laned_summaries_total 2", `laned_stage_duration_seconds_count{stage="total"} 2`,
+		`laned_gallery_info{version="3"} 1`, `laned_scrape_collector_success{collector="lane"} 1`, `laned_uplink_state{state="connected"} 1`,
+		`laned_camera_streaming{camera="rear"} 0`, `laned_lane_frames_analysed_total{camera="front"}`, "laned_outbox_messages "} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 	r.stop(t)
 	if ch, tm := r.an.Leaked(); ch != 0 || tm != 0 {
