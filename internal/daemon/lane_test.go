@@ -6,16 +6,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"io/fs"
 	"log/slog"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/laned/laned/internal/camera"
 	"github.com/laned/laned/internal/config"
@@ -148,7 +150,17 @@ type laneRun struct {
 // analyzer standing in for inference.
 func startLane(t *testing.T, dir, url string, s *passgen.Scenario, vanish map[string]int, corrupt func(*frame.Frame) bool) *laneRun {
 	t.Helper()
-	cfg, _ := testConfig(t, dir, url)
+	var cfg config.Config
+	if _, err := os.Stat(filepath.Join(dir, "sign.key")); err == nil { // a restart on the same files
+		cfg = config.Config{Site: "north", Lane: "L2", StateDir: filepath.Join(dir, "state")}
+		cfg.Uplink.Brokers = []string{url}
+		cfg.Gallery.Key.File = filepath.Join(dir, "store.key")
+		cfg.Gallery.Trust = []string{filepath.Join(dir, "sign.key.pub")}
+		cfg.LocalAPI.Socket, cfg.LocalAPI.Group = filepath.Join(dir, "run", "laned.sock"), "-"
+		cfg.Health.Interval, cfg.Health.Thermal = time.Second, "none"
+	} else {
+		cfg, _ = testConfig(t, dir, url)
+	}
 	for _, c := range s.Cameras() {
 		cfg.Cameras = append(cfg.Cameras, camera.Config{Name: c, Replay: filepath.Join(dir, "scripted-"+c), FPS: float64(s.FPS())})
 	}
@@ -160,7 +172,7 @@ func startLane(t *testing.T, dir, url string, s *passgen.Scenario, vanish map[st
 		}
 	}
 	cw.Flush()
-	cfg.Replay.Sensors = filepath.Join(dir, "sensors.csv")
+	cfg.Replay.Sensors = filepath.Join(dir, fmt.Sprintf("sensors-%d.csv", time.Now().UnixNano()))
 	if err := os.WriteFile(cfg.Replay.Sensors, csv.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -417,4 +429,102 @@ func longestFloatRun(b []byte) int {
 		}
 	}
 	return best
+}
+
+// TestLaneFaultsEndToEnd: the broker is down while the first vehicle is
+// decided (its summary waits in the outbox); a gallery swap arrives while
+// the second vehicle is being captured (its summary keeps the version it
+// started with); SIGTERM (cancel) comes mid-pass (the open vehicle is
+// closed, end shutdown, never lost). After a restart with the broker back
+// the office has exactly one summary per vehicle.
+func TestLaneFaultsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time passes: not in -short")
+	}
+	b := mosquittotest.Start(t, mosquittotest.Options{Persistence: true})
+	dir := t.TempDir()
+	people := []passgen.Person{
+		{ID: "alice", Enrolled: true, Face: passgen.SyntheticFace("alice")},
+		{ID: "bob", Enrolled: true, Face: passgen.SyntheticFace("bob")},
+	}
+	s, err := passgen.Generate(passgen.Config{Width: 320, Height: 180, Cameras: []string{"front"}, Seed: 9}, []passgen.Vehicle{
+		{Occupants: people[:1], Speed: 4, Gap: time.Second},
+		{Occupants: people[1:], Speed: 1.5, Gap: time.Second}, // slow: the cancel comes mid-pass
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	office := subscribe(t, b.URL(), "laned/north/L2/+")
+	r := startLane(t, dir, b.URL(), s, nil, nil)
+	c := localapi.NewClient(r.cfg.LocalAPI.Socket)
+	ctx := context.Background()
+	waitFor(t, "the local API", func() bool { _, err := c.Status(ctx); return err == nil })
+	if _, err := c.GalleryImport(ctx, bytes.NewReader(laneBundle(t, dir, 3, "alice", "bob"))); err != nil {
+		t.Fatal(err)
+	}
+	b.Stop() // broker down
+	rig := findRig(r.d)
+	waitFor(t, "the first summary in the outbox and the second vehicle present", func() bool {
+		st := rig.Lane().Stats()
+		return st.Summaries >= 1 && st.State == lane.StateCapturing
+	})
+	if n := r.d.Outbox.Stats().Count; n == 0 {
+		t.Error("broker down: the first summary is not waiting in the outbox")
+	}
+	if _, err := c.GalleryImport(ctx, bytes.NewReader(laneBundle(t, dir, 4, "alice", "bob"))); err != nil {
+		t.Fatal(err)
+	}
+	r.stop(t) // SIGTERM mid-pass
+
+	b.Restart()
+	empty, err := passgen.Generate(passgen.Config{Width: 320, Height: 180, Cameras: []string{"front"}, Seed: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	office = officeAs(t, b.URL(), "laned/north/L2/+", "office-after-restart") // subscribed before the lane comes back
+	r2 := startLane(t, dir, b.URL(), empty, nil, nil)
+	defer r2.stop(t)
+	defer func() {
+		if t.Failed() {
+			office.mu.Lock()
+			t.Logf("outbox %+v; uplink %+v; office %d msgs by leaf %v", r2.d.Outbox.Stats(), r2.d.Uplink.Status(), len(office.got["transactions"]), len(office.got))
+			office.mu.Unlock()
+		}
+	}()
+	waitFor(t, "both summaries at the office after the restart", func() bool { return len(transactions(t, office)) >= 2 })
+	time.Sleep(500 * time.Millisecond) // a duplicate would come right after
+	txs := transactions(t, office)
+	ids := map[string]int{}
+	for _, tx := range txs {
+		ids[tx.TransactionID]++
+	}
+	if len(txs) != 2 || len(ids) != 2 {
+		t.Fatalf("%d summaries (%d vehicles) at the office, want 2 and 2: %v", len(txs), len(ids), ids)
+	}
+	if txs[0].End != summary.EndDeparture || txs[1].End != summary.EndShutdown {
+		t.Errorf("ends %q, %q; want departure, shutdown", txs[0].End, txs[1].End)
+	}
+	if txs[1].GalleryVersion != "3" {
+		t.Errorf("second vehicle: gallery version %q, want 3 (pinned when it arrived)", txs[1].GalleryVersion)
+	}
+}
+
+// officeAs is subscribe with its own client id, subscribed on return.
+func officeAs(t *testing.T, url, filter, id string) *sub {
+	s := &sub{got: map[string][][]byte{}}
+	cl := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID(id))
+	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscriber: %v", tok.Error())
+	}
+	t.Cleanup(func() { cl.Disconnect(100) })
+	tok := cl.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
+		leaf := m.Topic()[strings.LastIndex(m.Topic(), "/")+1:]
+		s.mu.Lock()
+		s.got[leaf] = append(s.got[leaf], append([]byte(nil), m.Payload()...))
+		s.mu.Unlock()
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	return s
 }
