@@ -1,6 +1,7 @@
 package replay_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/laned/laned/internal/config"
+	"github.com/laned/laned/internal/lane/lanetest"
 	"github.com/laned/laned/internal/lane/passgen"
 	"github.com/laned/laned/internal/match"
 	"github.com/laned/laned/internal/models"
@@ -22,7 +24,7 @@ import (
 // samplePeople are faces cut from the face-api sample photos (the demo's
 // pictures): the first n of sample1 are enrolled (one template each, from
 // the original photo), the rest are strangers.
-func samplePeople(t *testing.T, p *pipeline.Pipeline, n int) (enrolled, strangers []passgen.Person, ix *match.Index) {
+func samplePeople(t testing.TB, p *pipeline.Pipeline, n int) (enrolled, strangers []passgen.Person, ix *match.Index) {
 	set, err := models.OpenDefault()
 	if err != nil {
 		t.Skip(err)
@@ -133,4 +135,64 @@ func TestReplayRecordingRealInference(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkLiveTwoCameras720p15 plays two 1280×720 cameras at 15 fps in
+// real time (frames offered on their own schedule, not in lockstep)
+// through the real worker and lane: whatever inference cannot keep up
+// with is skipped by the latest-frame slots. Reported per pass of four
+// vehicles (one per variant): skipped and analysed frames, the analysed
+// rate, usable capture and correct matches.
+//
+//	LANED_MODEL_DIR=… go test ./internal/replay -run '^$' -bench LiveTwoCameras -benchtime 1x
+func BenchmarkLiveTwoCameras720p15(b *testing.B) {
+	p := openPipeline(b)
+	en, st, ix := benchPeople(b, p)
+	vs := []passgen.Vehicle{
+		{Occupants: en[:2], Variant: passgen.Normal, Speed: 3, Gap: time.Second},
+		{Occupants: []passgen.Person{en[2], st[0]}, Variant: passgen.Glare, Speed: 3, Gap: time.Second},
+		{Occupants: en[len(en)-1:], Variant: passgen.Blur, Speed: 2, Gap: time.Second},
+		{Occupants: en[:2], Variant: passgen.Dark, Speed: 2.5, Gap: time.Second},
+	}
+	s, err := passgen.Generate(passgen.Config{Cameras: []string{"front", "rear"}, Seed: 13}, vs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, stop, err := worker.Start(p, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	var skipped, analysed, frames uint64
+	var usable, correct float64
+	var wall time.Duration
+	b.ResetTimer()
+	for range b.N {
+		rep, err := lanetest.Eval(context.Background(), lanetest.EvalConfig{Scenario: s, Analyzer: w.Client(worker.PriorityLane),
+			Gallery: replay.FromIndex(ix, "1", pipeline.ModelID), Render: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		skipped += rep.Skipped
+		analysed += rep.Analysed
+		frames += uint64(2 * rep.Frames)
+		usable += rep.Overall.UsablePct
+		correct += rep.Overall.CorrectPct
+		wall += rep.Wall
+		var tb bytes.Buffer
+		rep.WriteTable(&tb)
+		b.Logf("\n%s", tb.String())
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(skipped)/n, "skipped/pass")
+	b.ReportMetric(float64(analysed)/n, "analysed/pass")
+	b.ReportMetric(float64(frames)/n, "offered/pass")
+	b.ReportMetric(float64(analysed)/wall.Seconds(), "analysed-fps")
+	b.ReportMetric(usable/n, "usable-%")
+	b.ReportMetric(correct/n, "correct-%")
+}
+
+// benchPeople is samplePeople for a benchmark.
+func benchPeople(b *testing.B, p *pipeline.Pipeline) (en, st []passgen.Person, ix *match.Index) {
+	return samplePeople(b, p, 6)
 }
