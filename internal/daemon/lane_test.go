@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"github.com/laned/laned/internal/config"
 	"github.com/laned/laned/internal/frame"
 	"github.com/laned/laned/internal/gallery/bundle"
+	"github.com/laned/laned/internal/gallery/store"
 	"github.com/laned/laned/internal/lane"
 	"github.com/laned/laned/internal/lane/lanetest"
 	"github.com/laned/laned/internal/lane/passgen"
@@ -111,7 +113,7 @@ func (c *scenCamera) Close() error { return nil }
 
 // laneBundle signs a gallery of ids with the scripted analyzer's
 // templates (lanetest.IdentityVector).
-func laneBundle(t *testing.T, dir string, version uint64, ids ...string) []byte {
+func laneBundle(t testing.TB, dir string, version uint64, ids ...string) []byte {
 	t.Helper()
 	priv, err := bundle.LoadPrivateKey(filepath.Join(dir, "sign.key"))
 	if err != nil {
@@ -148,19 +150,29 @@ type laneRun struct {
 // health, gallery, local API, and the lane (WithLane) — on fakes at the
 // hardware seams: scripted cameras, replayed sensors, the scripted
 // analyzer standing in for inference.
-func startLane(t *testing.T, dir, url string, s *passgen.Scenario, vanish map[string]int, corrupt func(*frame.Frame) bool) *laneRun {
+func startLane(t testing.TB, dir, url string, s *passgen.Scenario, vanish map[string]int, corrupt func(*frame.Frame) bool) *laneRun {
 	t.Helper()
-	var cfg config.Config
-	if _, err := os.Stat(filepath.Join(dir, "sign.key")); err == nil { // a restart on the same files
-		cfg = config.Config{Site: "north", Lane: "L2", StateDir: filepath.Join(dir, "state")}
+	if _, err := os.Stat(filepath.Join(dir, "sign.key")); err != nil { // else a restart on the same files
+		if _, err := bundle.GenerateKey(filepath.Join(dir, "sign.key")); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.GenerateKeyFile(filepath.Join(dir, "store.key")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	{
+		cfg := config.Config{Site: "north", Lane: "L2", StateDir: filepath.Join(dir, "state")}
 		cfg.Uplink.Brokers = []string{url}
 		cfg.Gallery.Key.File = filepath.Join(dir, "store.key")
 		cfg.Gallery.Trust = []string{filepath.Join(dir, "sign.key.pub")}
 		cfg.LocalAPI.Socket, cfg.LocalAPI.Group = filepath.Join(dir, "run", "laned.sock"), "-"
 		cfg.Health.Interval, cfg.Health.Thermal = time.Second, "none"
-	} else {
-		cfg, _ = testConfig(t, dir, url)
+		return startLaneWith(t, cfg, dir, s, vanish, corrupt)
 	}
+}
+
+func startLaneWith(t testing.TB, cfg config.Config, dir string, s *passgen.Scenario, vanish map[string]int, corrupt func(*frame.Frame) bool) *laneRun {
+	t.Helper()
 	for _, c := range s.Cameras() {
 		cfg.Cameras = append(cfg.Cameras, camera.Config{Name: c, Replay: filepath.Join(dir, "scripted-"+c), FPS: float64(s.FPS())})
 	}
@@ -202,7 +214,7 @@ func startLane(t *testing.T, dir, url string, s *passgen.Scenario, vanish map[st
 	return r
 }
 
-func (r *laneRun) stop(t *testing.T) {
+func (r *laneRun) stop(t testing.TB) {
 	t.Helper()
 	r.cancel()
 	select {
@@ -527,4 +539,99 @@ func officeAs(t *testing.T, url, filter, id string) *sub {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
 	return s
+}
+
+// BenchmarkCaptureEndToPuback measures, per vehicle, the time from the
+// end of its capture (completed_at: the departure plus the post margin)
+// to the summary's arrival at a subscriber of the local mosquitto, through
+// the whole laned run graph (lane decision, bbolt outbox commit, uplink
+// publish, broker) — an upper bound of capture end → PUBACK, which the
+// broker sends before or while forwarding. The scripted analyzer stands
+// in for inference (its cost is in the replay benchmarks).
+//
+//	go test ./internal/daemon -run '^$' -bench CaptureEndToPuback -benchtime 1x
+func BenchmarkCaptureEndToPuback(b *testing.B) {
+	br := mosquittotest.Start(b, mosquittotest.Options{})
+	var vs []passgen.Vehicle
+	for i := range 12 {
+		vs = append(vs, passgen.Vehicle{Occupants: []passgen.Person{{ID: fmt.Sprintf("p%d", i%3), Enrolled: true,
+			Face: passgen.SyntheticFace(fmt.Sprintf("p%d", i%3))}}, Speed: 8, Gap: 300 * time.Millisecond})
+	}
+	s, err := passgen.Generate(passgen.Config{Width: 320, Height: 180, Cameras: []string{"front"}, Seed: 2}, vs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lat []float64
+	for range b.N {
+		dir := b.TempDir()
+		office := timedOffice(b, br.URL(), "laned/north/L2/transactions")
+		r := startLane(b, dir, br.URL(), s, nil, nil)
+		c := localapi.NewClient(r.cfg.LocalAPI.Socket)
+		ctx := context.Background()
+		poll(b, "the local API", func() bool { _, err := c.Status(ctx); return err == nil })
+		if _, err := c.GalleryImport(ctx, bytes.NewReader(laneBundle(b, dir, 3, "p0", "p1", "p2"))); err != nil {
+			b.Fatal(err)
+		}
+		poll(b, "every summary", func() bool { return office.n() >= len(vs) })
+		for _, g := range office.all() {
+			lat = append(lat, float64(g.at.Sub(g.tx.CompletedAt))/1e6)
+		}
+		r.stop(b)
+	}
+	sort.Float64s(lat)
+	q := func(p float64) float64 { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.95), "p95-ms")
+	b.ReportMetric(lat[len(lat)-1], "max-ms")
+	b.ReportMetric(float64(len(lat))/float64(b.N), "summaries/op")
+}
+
+type timed struct {
+	tx *summary.Transaction
+	at time.Time
+}
+
+type timedSub struct {
+	mu  sync.Mutex
+	got []timed
+}
+
+func (s *timedSub) n() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.got) }
+func (s *timedSub) all() []timed {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]timed(nil), s.got...)
+}
+
+func timedOffice(tb testing.TB, url, topic string) *timedSub {
+	s := &timedSub{}
+	cl := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("office-%d", time.Now().UnixNano())))
+	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		tb.Fatalf("subscriber: %v", tok.Error())
+	}
+	tb.Cleanup(func() { cl.Disconnect(100) })
+	tok := cl.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
+		at := time.Now()
+		if v, err := summary.Unmarshal(m.Payload()); err == nil {
+			s.mu.Lock()
+			s.got = append(s.got, timed{v.(*summary.Transaction), at})
+			s.mu.Unlock()
+		}
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		tb.Fatalf("subscribe: %v", tok.Error())
+	}
+	return s
+}
+
+// poll is waitFor for benchmarks too.
+func poll(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling real processes and sockets
+	}
 }
