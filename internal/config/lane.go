@@ -111,6 +111,29 @@ func (c Config) laneDefaults() Config {
 // input.
 func (c Config) laneValidate() error {
 	var errs []error
+	// The transactions: section is checked with or without cameras; only
+	// its "no camera" complaint waits for a lane that has cameras.
+	if err := c.Engine.Validate(); err != nil {
+		// package lane names its keys lane.…; here they live under transactions:
+		for _, e := range unjoin(err) {
+			m := e.Error()
+			if !c.HasLane() && strings.HasPrefix(m, "lane.cameras: none") {
+				continue
+			}
+			errs = append(errs, errors.New("transactions."+strings.TrimPrefix(m, "lane.")))
+		}
+	}
+	if err := c.Sensors.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, tc := range c.Triggers {
+		if err := tc.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Replay.Sensors != "" && (len(c.Sensors.Inputs) > 0 || c.Sensors.Board != "") {
+		errs = append(errs, errors.New("replay.sensors: set together with sensors.inputs/board; replay one or the other"))
+	}
 	if !c.HasLane() {
 		if len(c.Engine.Cameras) > 0 || len(c.Triggers) > 0 {
 			errs = append(errs, errors.New("cameras: none configured, but transactions.cameras or triggers name cameras"))
@@ -119,15 +142,6 @@ func (c Config) laneValidate() error {
 	}
 	if _, err := camera.ValidateAll(c.Cameras); err != nil {
 		errs = append(errs, err)
-	}
-	if err := c.Sensors.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.Engine.Validate(); err != nil {
-		// package lane names its keys lane.…; here they live under transactions:
-		for _, e := range unjoin(err) {
-			errs = append(errs, errors.New("transactions."+strings.TrimPrefix(e.Error(), "lane.")))
-		}
 	}
 	names := map[string]bool{}
 	for _, cc := range c.Cameras {
@@ -139,18 +153,12 @@ func (c Config) laneValidate() error {
 		}
 	}
 	for i, tc := range c.Triggers {
-		if err := tc.Validate(); err != nil {
-			errs = append(errs, err)
-		}
 		if !names[tc.Camera] {
 			errs = append(errs, fmt.Errorf("triggers[%d].camera: %q is not one of cameras[].name", i, tc.Camera))
 		}
 		if tc.Name != c.Engine.VideoInput {
 			errs = append(errs, fmt.Errorf("triggers[%d].name: %q, but transactions.video_input is %q", i, tc.Name, c.Engine.VideoInput))
 		}
-	}
-	if c.Replay.Sensors != "" && (len(c.Sensors.Inputs) > 0 || c.Sensors.Board != "") {
-		errs = append(errs, errors.New("replay.sensors: set together with sensors.inputs/board; replay one or the other"))
 	}
 	return errors.Join(errs...)
 }
