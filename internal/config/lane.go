@@ -166,5 +166,3 @@ func (c Config) laneValidate() error {
 // LaneTimeout is how long the daemon lets the lane finish its open
 // transaction at shutdown beyond the lane's own shutdown_timeout.
 const LaneTimeout = 5 * time.Second
-
-
