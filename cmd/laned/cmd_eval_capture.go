@@ -13,6 +13,7 @@ import (
 	"github.com/laned/laned/internal/vision"
 	"github.com/laned/laned/internal/vision/embed"
 	"github.com/laned/laned/internal/vision/pipeline"
+	"github.com/laned/laned/internal/vision/quality"
 )
 
 func init() {
@@ -27,6 +28,8 @@ func init() {
 			engine := fs.String("engine", "", "inference engine for both nets: onednn (default) or opencv (the reference)")
 			save := fs.String("save-frames", "", "write every rendered probe as PNG under this folder (for a look; off by default)")
 			asJSON := fs.Bool("json", false, "print one JSON object: {threshold, variants: [...]}")
+			only := fs.String("only", "", "comma-separated variant names to keep (default: every variant of --levels)")
+			gatesOff := fs.Bool("gates-off", false, "open the quality gates (calibration: what would matching do without them)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if _, err := embed.ParseEngine(*engine); err != nil {
 					return usageErrorf("--engine: %v", err)
@@ -45,7 +48,27 @@ func init() {
 				default:
 					return usageErrorf("--levels %q: want moderate, sweep or all", *levels)
 				}
-				return runEvalCapture(e, *dataset, vs, *threshold, *engine, *save, *asJSON)
+				if *only != "" {
+					keep := map[string]bool{}
+					for _, n := range strings.Split(*only, ",") {
+						keep[strings.TrimSpace(n)] = true
+					}
+					var kept []capture.Variant
+					for _, v := range vs {
+						if keep[v.Name] {
+							kept = append(kept, v)
+						}
+					}
+					if len(kept) == 0 {
+						return usageErrorf("--only %q: no such variant in --levels %s", *only, *levels)
+					}
+					vs = kept
+				}
+				var th quality.Thresholds
+				if *gatesOff {
+					th = quality.Thresholds{MinEyeDistance: 8, MinSharpness: 1e-3, MinBrightness: 1e-3, MaxBrightness: 255, MaxClipped: 1, MaxYaw: 90}
+				}
+				return runEvalCapture(e, *dataset, vs, *threshold, *engine, th, *save, *asJSON)
 			}
 		},
 	})
@@ -59,12 +82,12 @@ func (c captureEncoder) EnrollFile(path string) (vision.Embedding, error) {
 	return evalEncoder{c.Pipeline}.EnrollFile(path)
 }
 
-func runEvalCapture(e *env, dataset string, vs []capture.Variant, threshold float64, engine, save string, asJSON bool) error {
+func runEvalCapture(e *env, dataset string, vs []capture.Variant, threshold float64, engine string, th quality.Thresholds, save string, asJSON bool) error {
 	ids, err := eval.LoadIdentities(dataset)
 	if err != nil {
 		return err
 	}
-	p, err := openPipeline(engine)
+	p, err := openPipelineWith(engine, th)
 	if err != nil {
 		return err
 	}

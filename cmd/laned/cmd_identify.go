@@ -15,6 +15,7 @@ import (
 	"github.com/laned/laned/internal/vision/detect"
 	"github.com/laned/laned/internal/vision/embed"
 	"github.com/laned/laned/internal/vision/pipeline"
+	"github.com/laned/laned/internal/vision/quality"
 )
 
 func init() {
@@ -39,6 +40,12 @@ func init() {
 // openPipeline opens the face pipeline on the default model directory, with
 // both nets on the named engine ("" for the default).
 func openPipeline(engine string) (*pipeline.Pipeline, error) {
+	return openPipelineWith(engine, quality.Thresholds{})
+}
+
+// openPipelineWith opens the pipeline with quality gates th (zero fields:
+// the defaults).
+func openPipelineWith(engine string, th quality.Thresholds) (*pipeline.Pipeline, error) {
 	eng, err := embed.ParseEngine(engine)
 	if err != nil {
 		return nil, err
@@ -47,7 +54,7 @@ func openPipeline(engine string) (*pipeline.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pipeline.Open(set, pipeline.Options{Detect: detect.Options{Engine: eng}, Embed: embed.Options{Engine: eng}})
+	return pipeline.Open(set, pipeline.Options{Detect: detect.Options{Engine: eng}, Embed: embed.Options{Engine: eng}, Quality: th})
 }
 
 // indexGallery adapts a match index to what the evaluations need.

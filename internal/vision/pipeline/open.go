@@ -27,21 +27,27 @@ const (
 const boxPerEyeDistance = 1.9
 
 // MinFaceFor is the smallest face side, in pixels, whose eyes can be
-// th.MinEyeDistance apart (a zero field: its default): 46 px by
-// default. Open searches no smaller unless told to: a smaller face could
-// never pass the quality gate, and looking for it costs detector passes
-// (at 1920×1080, 6 tiles instead of 8 for the detector's own 36 px).
+// th.MinEyeDistance apart (a zero field: its default): 27 px by default.
 func MinFaceFor(th quality.Thresholds) int {
 	th = th.WithDefaults()
 	return int(math.Ceil(float64(th.MinEyeDistance) * boxPerEyeDistance))
 }
 
+// searchFloor is the smallest face side Open has the detector search for
+// by default: 46 px, where a 1920×1080 frame takes 6 tiles (8 for 36 px).
+// Faces with the eyes 14–24 px apart (boxes of ~30–58 px) are still found
+// at that floor, less reliably below ~18 px: eval capture's eyes24 and
+// eyes18 variants (docs/recognition.md).
+const searchFloor = 46
+
 // Open builds the pipeline on the models in set, verifying every model
 // file against the manifest before an engine reads it. With
-// opts.Detect.MinFace 0 the detector searches down to MinFaceFor(opts.Quality).
+// opts.Detect.MinFace 0 the detector searches down to MinFaceFor(opts.Quality)
+// but no lower than searchFloor: a smaller face could never pass the gate,
+// and searching below the floor costs detector passes.
 func Open(set *models.Set, opts Options) (*Pipeline, error) {
 	if opts.Detect.MinFace == 0 {
-		opts.Detect.MinFace = MinFaceFor(opts.Quality)
+		opts.Detect.MinFace = max(MinFaceFor(opts.Quality), searchFloor)
 	}
 	recPath, err := set.Path(RecogniserModel)
 	if err != nil {

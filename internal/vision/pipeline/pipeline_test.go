@@ -288,7 +288,7 @@ func BenchmarkAlignEmbed(b *testing.B) {
 
 // BenchmarkPipeline1080p3Faces is one 1920×1080 frame with three faces end
 // to end (detect, quality, align, embed): first the default (faces down to
-// MinFaceFor the default quality gate, 46 px), then the detector's own
+// searchFloor, 46 px), then the detector's own
 // default search down to 36 px, a booth profile that searches down to
 // 96 px (a driver's face at a lane camera's usual distance is larger), and
 // the full-frame pass alone (faces of ~105 px and up).
@@ -349,7 +349,7 @@ func TestBoxPerEyeDistance(t *testing.T) {
 	if n < 15 {
 		t.Fatalf("only %d faces in the demo photos: too few to calibrate on", n)
 	}
-	if got := MinFaceFor(quality.Thresholds{}); got != 46 {
-		t.Errorf("MinFaceFor(default) = %d, want 46", got)
+	if got := MinFaceFor(quality.Thresholds{}); got != 27 {
+		t.Errorf("MinFaceFor(default) = %d, want 27", got)
 	}
 }

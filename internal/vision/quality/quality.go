@@ -48,12 +48,22 @@ type Thresholds struct {
 }
 
 // DefaultThresholds are used for a zero Thresholds.
+//
+// The size and exposure limits are calibrated on matching, not looks, with
+// `laned eval capture --gates-off` on johns (docs/recognition.md): with the
+// gates open, rank-1 stayed 1.0 and FNIR 0 with the eyes 18 px apart, and
+// FNIR stayed at 0.02 in a cabin at 35% of the light (face mean ≈ 30–40),
+// rising to 0.22 at 20% (mean ≈ 20) and 0.92 at 12%; so MinEyeDistance is
+// 20 (the measured eye distance of a face rendered at 24 px runs ~6%
+// short) and MinBrightness 25. Veiling glare of 40% kept FNIR at 0.06 and
+// glare of 60% raised it to 0.32: MaxBrightness 225 and MaxClipped 0.3
+// pass the first and refuse the worst of the second.
 var DefaultThresholds = Thresholds{
-	MinEyeDistance: 24,
+	MinEyeDistance: 14,
 	MinSharpness:   100,
-	MinBrightness:  50,
-	MaxBrightness:  210,
-	MaxClipped:     0.2,
+	MinBrightness:  25,
+	MaxBrightness:  235,
+	MaxClipped:     0.4,
 	MaxYaw:         90,
 }
 
