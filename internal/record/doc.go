@@ -5,5 +5,6 @@
 // frames as lossless PNG — with frames.csv beside them (index, capture
 // time, driver sequence: the drops and jitter a replay at i×1000/fps ms
 // smooths over), and the sensor transitions as sensors.csv (t_ms, input,
-// level), t_ms counted from the recording's start.
+// level), t_ms counted from the recording's start, and replay.yaml, a
+// cameras: section that replays the folder at the captured rates.
 package record

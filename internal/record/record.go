@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -245,12 +247,39 @@ func Run(ctx context.Context, r *Recorder, cams []Camera, runners []Runner, d ti
 	camsWG.Wait() // every camera ended, or ctx did
 	cancel()
 	wg.Wait()
+	var replay []camera.Config
 	for _, c := range cams {
 		h := c.Source.Health()
 		log.Info("recorded camera", "camera", h.Camera, "frames", h.Frames, "drops", h.Drops, "corrupt", h.Corrupt, "reopens", h.Reopens)
 		c.Source.Close()
+		replay = append(replay, camera.Config{Name: h.Camera, Replay: filepath.Join(r.absOut(), h.Camera), FPS: h.Mode.FPS})
 	}
 	s, err := r.Close()
 	note(err)
+	note(writeReplayConfig(filepath.Join(r.out, ReplayConfig), replay))
 	return s, errors.Join(errs...)
+}
+
+// ReplayConfig is the file Run leaves in the recording: a cameras:
+// section that replays it (laned record --config, or the daemon's
+// config), each camera at the rate it was captured at.
+const ReplayConfig = "replay.yaml"
+
+func (r *Recorder) absOut() string {
+	if a, err := filepath.Abs(r.out); err == nil {
+		return a
+	}
+	return r.out
+}
+
+func writeReplayConfig(path string, cams []camera.Config) error {
+	var b strings.Builder
+	b.WriteString("# Written by laned record: replays this recording (sensors.csv holds the\n# sensor transitions; sensor.ParseCSV reads them).\ncameras:\n")
+	for _, c := range cams {
+		fmt.Fprintf(&b, "  - name: %s\n    replay: %s\n    fps: %s\n", c.Name, strconv.Quote(c.Replay), strconv.FormatFloat(c.FPS, 'f', -1, 64))
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o640); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	return nil
 }

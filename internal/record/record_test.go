@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"gopkg.in/yaml.v3"
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/laned/laned/internal/camera"
@@ -144,6 +145,20 @@ func TestRecordThenReplayIsIdentical(t *testing.T) {
 		if r.Input != l.Input || r.Active != l.Active || r.At.Sub(start) != l.At.Sub(startRec).Truncate(time.Millisecond) {
 			t.Errorf("transition %d: replayed %v (+%v), live %v (+%v)", i, r, r.At.Sub(start), l, l.At.Sub(startRec))
 		}
+	}
+	// replay.yaml replays the recording at the captured rates.
+	var rc struct {
+		Cameras []camera.Config `yaml:"cameras"`
+	}
+	data, err := os.ReadFile(filepath.Join(out, record.ReplayConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, &rc); err != nil {
+		t.Fatal(err)
+	}
+	if cs, err := camera.ValidateAll(rc.Cameras); err != nil || len(cs) != 2 || cs[0].FPS != 15 || cs[0].Replay != filepath.Join(out, "front") {
+		t.Errorf("replay.yaml %+v: %v\n%s", rc.Cameras, err, data)
 	}
 	// frames.csv lists every frame with its capture time.
 	idx, _ := os.ReadFile(filepath.Join(out, "front", "frames.csv"))

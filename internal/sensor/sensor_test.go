@@ -231,29 +231,38 @@ func TestDirection(t *testing.T) {
 	type step struct {
 		in string
 		on bool
+		at float64 // seconds
 	}
 	tests := []struct {
 		name  string
 		steps []step
+		flush float64 // Flush at this time (0: not)
 		want  []sensor.Way
 	}{
-		{"forward", []step{{"arrival", true}, {"departure", true}, {"arrival", false}, {"departure", false}}, []sensor.Way{sensor.Forward}},
-		{"forward short car (never on both)", []step{{"arrival", true}, {"arrival", false}, {"departure", true}, {"departure", false}}, []sensor.Way{sensor.BackedOut, sensor.BackedOut}},
-		{"backs out after reaching departure", []step{{"arrival", true}, {"departure", true}, {"departure", false}, {"arrival", false}}, []sensor.Way{sensor.BackedOut}},
-		{"backs out from arrival", []step{{"arrival", true}, {"arrival", false}}, []sensor.Way{sensor.BackedOut}},
-		{"wrong way", []step{{"departure", true}, {"arrival", true}, {"departure", false}, {"arrival", false}}, []sensor.Way{sensor.Reverse}},
-		{"two cars nose to tail", []step{{"arrival", true}, {"departure", true}, {"arrival", false}, {"arrival", true}, {"departure", false}, {"departure", true}, {"arrival", false}, {"departure", false}}, []sensor.Way{sensor.Forward}},
-		{"repeated levels ignored", []step{{"arrival", true}, {"arrival", true}, {"departure", true}, {"arrival", false}, {"departure", false}, {"departure", false}}, []sensor.Way{sensor.Forward}},
-		{"other inputs ignored", []step{{"curtain", true}, {"curtain", false}}, nil},
+		{"forward", []step{{"arrival", true, 1}, {"departure", true, 2}, {"arrival", false, 3}, {"departure", false, 4}}, 0, []sensor.Way{sensor.Forward}},
+		{"forward motorcycle (never on both)", []step{{"arrival", true, 1}, {"arrival", false, 1.5}, {"departure", true, 2.5}, {"departure", false, 3}}, 10, []sensor.Way{sensor.Forward}},
+		{"motorcycle backs off the arrival loop", []step{{"arrival", true, 1}, {"arrival", false, 2}}, 10, []sensor.Way{sensor.BackedOut}},
+		{"not yet flushed", []step{{"arrival", true, 1}, {"arrival", false, 2}}, 3, nil},
+		{"backs out after reaching departure", []step{{"arrival", true, 1}, {"departure", true, 2}, {"departure", false, 3}, {"arrival", false, 4}}, 0, []sensor.Way{sensor.BackedOut}},
+		{"backs off arrival, next car follows", []step{{"arrival", true, 1}, {"arrival", false, 2}, {"arrival", true, 3}, {"departure", true, 4}, {"arrival", false, 5}, {"departure", false, 6}}, 0, []sensor.Way{sensor.BackedOut, sensor.Forward}},
+		{"too long a gap is two events", []step{{"arrival", true, 1}, {"arrival", false, 2}, {"departure", true, 9}, {"departure", false, 10}}, 20, []sensor.Way{sensor.BackedOut, sensor.BackedOut}},
+		{"wrong way", []step{{"departure", true, 1}, {"arrival", true, 2}, {"departure", false, 3}, {"arrival", false, 4}}, 0, []sensor.Way{sensor.Reverse}},
+		{"two cars nose to tail", []step{{"arrival", true, 1}, {"departure", true, 2}, {"arrival", false, 3}, {"arrival", true, 4}, {"departure", false, 5}, {"departure", true, 6}, {"arrival", false, 7}, {"departure", false, 8}}, 0, []sensor.Way{sensor.Forward}},
+		{"repeated levels ignored", []step{{"arrival", true, 1}, {"arrival", true, 2}, {"departure", true, 3}, {"arrival", false, 4}, {"departure", false, 5}, {"departure", false, 6}}, 0, []sensor.Way{sensor.Forward}},
+		{"other inputs ignored", []step{{"curtain", true, 1}, {"curtain", false, 2}}, 10, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := sensor.NewDirection("arrival", "departure")
-			at := time.Unix(0, 0)
+			at := func(s float64) time.Time { return time.Unix(0, 0).Add(time.Duration(s * float64(time.Second))) }
 			var got []sensor.Way
 			for _, s := range tt.steps {
-				at = at.Add(time.Second)
-				if p, ok := d.Feed(sensor.Transition{Input: s.in, Active: s.on, At: at}); ok {
+				if p, ok := d.Feed(sensor.Transition{Input: s.in, Active: s.on, At: at(s.at)}); ok {
+					got = append(got, p.Way)
+				}
+			}
+			if tt.flush > 0 {
+				if p, ok := d.Flush(at(tt.flush)); ok {
 					got = append(got, p.Way)
 				}
 			}
