@@ -18,6 +18,6 @@ vision:
 	_, err = config.Parse([]byte("site: a\nlane: b\nuplink: {brokers: [\"tcp://a:1\"]}\ngallery: {sync: {window: 2h}}\n"))
 	fmt.Println(err)
 	// Output:
-	// <nil> laned-north-crossing-L2 80 210 /var/lib/laned/outbox.db
+	// <nil> laned-north-crossing-L2 80 235 /var/lib/laned/outbox.db
 	// gallery.sync.window: unknown key (line 4); did you mean "window_length" or "window_start"?
 }

@@ -22,11 +22,11 @@ type Vision struct {
 // Quality are the quality gate's thresholds; each unset one takes its own
 // default (setting one never zeroes the others).
 type Quality struct {
-	MinEyeDistance float64 `yaml:"min_eye_distance"` // px; default 24
+	MinEyeDistance float64 `yaml:"min_eye_distance"` // px; default 14
 	MinSharpness   float64 `yaml:"min_sharpness"`    // variance of the Laplacian, 96×96 patch; default 100
-	MinBrightness  float64 `yaml:"min_brightness"`   // mean gray 0–255; default 50
-	MaxBrightness  float64 `yaml:"max_brightness"`   // default 210
-	MaxClipped     float64 `yaml:"max_clipped"`      // share of pixels ≤5 or ≥250; default 0.2
+	MinBrightness  float64 `yaml:"min_brightness"`   // mean gray 0–255; default 25
+	MaxBrightness  float64 `yaml:"max_brightness"`   // default 235
+	MaxClipped     float64 `yaml:"max_clipped"`      // share of pixels ≤5 or ≥250; default 0.4
 	MaxYaw         float64 `yaml:"max_yaw"`          // degrees; default 90 (off)
 }
 
@@ -38,7 +38,7 @@ const (
 )
 
 // DefaultQuality is the pipeline's quality.DefaultThresholds.
-var DefaultQuality = Quality{MinEyeDistance: 24, MinSharpness: 100, MinBrightness: 50, MaxBrightness: 210, MaxClipped: 0.2, MaxYaw: 90}
+var DefaultQuality = Quality{MinEyeDistance: 14, MinSharpness: 100, MinBrightness: 25, MaxBrightness: 235, MaxClipped: 0.4, MaxYaw: 90}
 
 func (v Vision) WithDefaults() Vision {
 	def(&v.Engine, DefaultEngine)
