@@ -27,7 +27,9 @@ func TestScrape(t *testing.T) {
 			return lane.Stats{State: lane.StateCapturing, Summaries: n, Decisions: map[string]int{"match": 3},
 				Cameras: []lane.CameraStats{{Name: "front", Skipped: 7}}}
 		},
-		Cameras: func() []camera.Health { return []camera.Health{{Camera: "front", Frames: 10, Corrupt: 1, State: camera.StateStreaming}} },
+		Cameras: func() []camera.Health {
+			return []camera.Health{{Camera: "front", Frames: 10, Corrupt: 1, State: camera.StateStreaming}}
+		},
 		Outbox:  func() outbox.Stats { return outbox.Stats{Count: 4, OldestAge: 90 * time.Second} },
 		Uplink:  func() uplink.Status { panic("uplink snapshot broken") },
 		Gallery: func() GalleryInfo { return GalleryInfo{Version: "12", Subjects: 5, Created: now.Add(-time.Hour)} },
