@@ -28,6 +28,7 @@ import (
 	"github.com/laned/laned/internal/lane"
 	"github.com/laned/laned/internal/lane/lanetest"
 	"github.com/laned/laned/internal/lane/passgen"
+	"github.com/laned/laned/internal/lanedtest"
 	"github.com/laned/laned/internal/localapi"
 	"github.com/laned/laned/internal/sensor"
 	"github.com/laned/laned/internal/summary"
@@ -633,5 +634,96 @@ func poll(tb testing.TB, what string, cond func() bool) {
 			tb.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond) // polling real processes and sockets
+	}
+}
+
+// TestLaneKill9EndToEnd: laned (the same graph, in a child process) is
+// killed with SIGKILL while the second vehicle is being captured, after
+// the first one's summary was committed. After a restart on the same
+// files the office has the first vehicle's summary (re-sent copies carry
+// the same message_id: at-least-once), and nothing partial of the second.
+func TestLaneKill9EndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("child process with real-time passes: not in -short")
+	}
+	people := []passgen.Person{
+		{ID: "alice", Enrolled: true, Face: passgen.SyntheticFace("alice")},
+		{ID: "bob", Enrolled: true, Face: passgen.SyntheticFace("bob")},
+	}
+	s, err := passgen.Generate(passgen.Config{Width: 320, Height: 180, Cameras: []string{"front"}, Seed: 4}, []passgen.Vehicle{
+		{Occupants: people[:1], Speed: 4, Gap: time.Second},
+		{Occupants: people[1:], Speed: 1.2, Gap: time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lanedtest.IsChild(t.Name()) {
+		r := startLane(t, os.Getenv("LANED_K9_DIR"), os.Getenv("LANED_K9_BROKER"), s, nil, nil)
+		c := localapi.NewClient(r.cfg.LocalAPI.Socket)
+		poll(t, "the local API", func() bool { _, err := c.Status(context.Background()); return err == nil })
+		fmt.Println("ready")
+		rig := findRig(r.d)
+		poll(t, "the first summary and the second vehicle", func() bool {
+			st := rig.Lane().Stats()
+			return st.Summaries >= 1 && st.State == lane.StateCapturing
+		})
+		fmt.Println("capturing")
+		select {} // until killed
+	}
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	dir := t.TempDir()
+	office := officeAs(t, b.URL(), "laned/north/L2/transactions", "office-k9")
+	if _, err := bundle.GenerateKey(filepath.Join(dir, "sign.key")); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.GenerateKeyFile(filepath.Join(dir, "store.key")); err != nil {
+		t.Fatal(err)
+	}
+	child := lanedtest.StartChild(t, t.Name(), "LANED_K9_DIR="+dir, "LANED_K9_BROKER="+b.URL())
+	if _, err := child.WaitLine("ready", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	c := localapi.NewClient(filepath.Join(dir, "run", "laned.sock"))
+	if _, err := c.GalleryImport(context.Background(), bytes.NewReader(laneBundle(t, dir, 3, "alice", "bob"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := child.WaitLine("capturing", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	empty, err := passgen.Generate(passgen.Config{Width: 320, Height: 180, Cameras: []string{"front"}, Seed: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startLane(t, dir, b.URL(), empty, nil, nil)
+	poll(t, "the first summary at the office", func() bool { return len(transactions(t, office)) >= 1 })
+	time.Sleep(time.Second) // anything else would come now
+	r.stop(t)
+	office.mu.Lock()
+	byTx := map[string]map[string]bool{}
+	for _, p := range office.got["transactions"] {
+		v, err := summary.Unmarshal(p)
+		if err != nil {
+			t.Fatalf("a partial or broken summary: %v", err)
+		}
+		tx := v.(*summary.Transaction)
+		if byTx[tx.TransactionID] == nil {
+			byTx[tx.TransactionID] = map[string]bool{}
+		}
+		byTx[tx.TransactionID][tx.MessageID] = true
+		if len(tx.Occupants) != 1 || tx.Occupants[0].SubjectID != "alice" {
+			t.Errorf("summary %s: %+v, want the first vehicle's (alice)", tx.TransactionID, tx.Occupants)
+		}
+	}
+	office.mu.Unlock()
+	if len(byTx) != 1 {
+		t.Errorf("%d vehicles' summaries at the office, want 1 (the second was mid-capture at the kill)", len(byTx))
+	}
+	for id, ms := range byTx {
+		if len(ms) != 1 {
+			t.Errorf("transaction %s published under %d message ids: a duplicate beyond at-least-once", id, len(ms))
+		}
 	}
 }
