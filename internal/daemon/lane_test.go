@@ -172,6 +172,13 @@ func startLane(t testing.TB, dir, url string, s *passgen.Scenario, vanish map[st
 	}
 }
 
+// editSensors and editConfig, when set by a test, change the recorded
+// loop transitions and the configuration of the next startLane.
+var (
+	editSensors func([]passgen.Transition) []passgen.Transition
+	editConfig  func(*config.Config)
+)
+
 func startLaneWith(t testing.TB, cfg config.Config, dir string, s *passgen.Scenario, vanish map[string]int, corrupt func(*frame.Frame) bool) *laneRun {
 	t.Helper()
 	for _, c := range s.Cameras() {
@@ -179,7 +186,11 @@ func startLaneWith(t testing.TB, cfg config.Config, dir string, s *passgen.Scena
 	}
 	var csv bytes.Buffer
 	cw, _ := sensor.NewCSVWriter(&csv, s.Start())
-	for _, tr := range s.Transitions() {
+	trs := s.Transitions()
+	if editSensors != nil {
+		trs = editSensors(trs)
+	}
+	for _, tr := range trs {
 		if tr.Input != "video" {
 			cw.Write(sensor.Transition{Input: tr.Input, Active: tr.Active, At: s.Start().Add(tr.At)})
 		}
@@ -191,6 +202,9 @@ func startLaneWith(t testing.TB, cfg config.Config, dir string, s *passgen.Scena
 	}
 	cfg.Engine.Trigger = lane.TriggerLoop
 	cfg.Metrics.Address = "127.0.0.1:0"
+	if editConfig != nil {
+		editConfig(&cfg)
+	}
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -628,7 +642,7 @@ func timedOffice(tb testing.TB, url, topic string) *timedSub {
 // poll is waitFor for benchmarks too.
 func poll(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			tb.Fatalf("timed out waiting for %s", what)
@@ -726,4 +740,80 @@ func TestLaneKill9EndToEnd(t *testing.T) {
 			t.Errorf("transaction %s published under %d message ids: a duplicate beyond at-least-once", id, len(ms))
 		}
 	}
+}
+
+// TestLaneLoopStuckOnEndToEnd: the arrival loop sticks on during the
+// first vehicle and never releases. The lane raises loop.stuck_on (an
+// event at the office) and takes presence from the video trigger, so the
+// second vehicle still gets its summary.
+func TestLaneLoopStuckOnEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time passes: not in -short")
+	}
+	people := []passgen.Person{
+		{ID: "alice", Enrolled: true, Face: passgen.SyntheticFace("alice")},
+		{ID: "bob", Enrolled: true, Face: passgen.SyntheticFace("bob")},
+	}
+	s, err := passgen.Generate(passgen.Config{Width: 320, Height: 180, Cameras: []string{"front"}, Seed: 6}, []passgen.Vehicle{
+		{Occupants: people[:1], Speed: 4, Gap: 2 * time.Second},
+		{Occupants: people[1:], Speed: 4, Gap: 5 * time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	editSensors = func(ts []passgen.Transition) []passgen.Transition {
+		var out []passgen.Transition
+		arrived := false
+		for _, tr := range ts {
+			if tr.Input == "arrival" && (!tr.Active || arrived) {
+				continue // stuck on from the first vehicle
+			}
+			arrived = arrived || tr.Input == "arrival"
+			out = append(out, tr)
+		}
+		return out
+	}
+	editConfig = func(c *config.Config) { c.Engine.MaxCapture, c.Engine.MaxPresence = 2*time.Second, 3*time.Second }
+	defer func() { editSensors, editConfig = nil, nil }()
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	dir := t.TempDir()
+	office := officeAs(t, b.URL(), "laned/north/L2/+", "office-stuck")
+	r := startLane(t, dir, b.URL(), s, nil, nil)
+	defer r.stop(t)
+	c := localapi.NewClient(r.cfg.LocalAPI.Socket)
+	poll(t, "the local API", func() bool { _, err := c.Status(context.Background()); return err == nil })
+	if _, err := c.GalleryImport(context.Background(), bytes.NewReader(laneBundle(t, dir, 3, "alice", "bob"))); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if t.Failed() {
+			st := findRig(r.d).Lane().Stats()
+			office.mu.Lock()
+			t.Logf("lane inputs %+v trigger %s faults %d; office events %d summaries %d", st.Inputs, st.Trigger, st.Faults, len(office.got["events"]), len(office.got["transactions"]))
+			for _, e := range office.got["events"] {
+				t.Logf("event %s", e)
+			}
+			office.mu.Unlock()
+		}
+	}()
+	poll(t, "the loop.stuck_on event", func() bool {
+		office.mu.Lock()
+		defer office.mu.Unlock()
+		for _, e := range office.got["events"] {
+			if bytes.Contains(e, []byte(`"loop.stuck_on"`)) {
+				return true
+			}
+		}
+		return false
+	})
+	poll(t, "bob's summary (video trigger)", func() bool {
+		for _, tx := range transactions(t, office) {
+			for _, o := range tx.Occupants {
+				if o.SubjectID == "bob" {
+					return tx.Trigger == summary.TriggerVideo
+				}
+			}
+		}
+		return false
+	})
 }
