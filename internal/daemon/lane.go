@@ -253,7 +253,7 @@ func (r *laneRig) reportHealth(ctx context.Context) {
 		for _, src := range r.cams {
 			h := src.Health()
 			ch := summary.CameraHealth{ID: h.Camera, FPS: h.FPS, Drops: h.Drops}
-			if h.State != camera.StateStreaming && h.State != camera.StateEnded {
+			if h.State == camera.StateStalled || h.State == camera.StateUnplugged || h.State == camera.StateStopped {
 				ch.Error = string(h.State)
 				if h.LastError != "" {
 					ch.Error += ": " + h.LastError
