@@ -557,7 +557,8 @@ func officeAs(t *testing.T, url, filter, id string) *sub {
 }
 
 // BenchmarkCaptureEndToPuback measures, per vehicle, the time from the
-// end of its capture (completed_at: the departure plus the post margin)
+// end of its capture (detected_at + latency_ms.capture: the departure
+// plus the post margin)
 // to the summary's arrival at a subscriber of the local mosquitto, through
 // the whole laned run graph (lane decision, bbolt outbox commit, uplink
 // publish, broker) — an upper bound of capture end → PUBACK, which the
@@ -589,7 +590,8 @@ func BenchmarkCaptureEndToPuback(b *testing.B) {
 		}
 		poll(b, "every summary", func() bool { return office.n() >= len(vs) })
 		for _, g := range office.all() {
-			lat = append(lat, float64(g.at.Sub(g.tx.CompletedAt))/1e6)
+			captureEnd := g.tx.DetectedAt.Add(time.Duration(g.tx.Latency.Capture * float64(time.Millisecond)))
+			lat = append(lat, float64(g.at.Sub(captureEnd))/1e6)
 		}
 		r.stop(b)
 	}

@@ -11,10 +11,10 @@ import (
 	"github.com/laned/laned/internal/summary"
 )
 
-// Table prints one block per vehicle: who rode in it (ground truth), what
-// the summary decided for each occupant, and the latencies: the lane's
-// own (capture end → decision) and end of capture → arrival at the
-// central office's subscriber. The replay started when laned run did, so
+// Table prints one line per vehicle: who rode in it (ground truth), what
+// the summary decided for each occupant, and the latencies: end of
+// capture (the departure plus the post margin) → decision, and end of
+// capture → arrival at the central office's subscriber. The replay started when laned run did, so
 // the passes' time line is anchored on the first vehicle's arrival.
 func Table(w io.Writer, truth []passgen.VehicleTruth, got []Received) {
 	sort.Slice(got, func(i, j int) bool { return got[i].T.DetectedAt.Before(got[j].T.DetectedAt) })
@@ -23,7 +23,7 @@ func Table(w io.Writer, truth []passgen.VehicleTruth, got []Received) {
 		start = got[0].T.DetectedAt.Add(-truth[0].Arrive)
 	}
 	used := make([]bool, len(got))
-	fmt.Fprintf(w, "\n%-3s %-7s %-28s %-46s %9s %9s\n", "#", "variant", "in the vehicle", "decisions", "decide ms", "to CO ms")
+	fmt.Fprintf(w, "\n%-3s %-7s %-28s %-46s %9s %9s\n", "#", "variant", "in the vehicle", "decisions", "decide ms", "at CO ms")
 	var lat []float64
 	for _, v := range truth {
 		var who []string
@@ -65,7 +65,8 @@ func Table(w io.Writer, truth []passgen.VehicleTruth, got []Received) {
 			dec = strings.Join(ds, ", ")
 			d := r.T.Latency.Total - r.T.Latency.Capture
 			decide = fmt.Sprintf("%.0f", d)
-			ms := float64(r.At.Sub(r.T.CompletedAt)) / 1e6
+			captureEnd := r.T.DetectedAt.Add(time.Duration(r.T.Latency.Capture * float64(time.Millisecond)))
+			ms := float64(r.At.Sub(captureEnd)) / 1e6
 			lat = append(lat, ms)
 			toCO = fmt.Sprintf("%.0f", ms)
 		}
