@@ -87,7 +87,7 @@ func runEvalCapture(e *env, dataset string, vs []capture.Variant, threshold floa
 	if err != nil {
 		return err
 	}
-	p, err := openPipelineWith(engine, th)
+	p, err := openPipelineWith(engine, th, true) // as the lane runs it
 	if err != nil {
 		return err
 	}

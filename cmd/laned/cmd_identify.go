@@ -40,12 +40,13 @@ func init() {
 // openPipeline opens the face pipeline on the default model directory, with
 // both nets on the named engine ("" for the default).
 func openPipeline(engine string) (*pipeline.Pipeline, error) {
-	return openPipelineWith(engine, quality.Thresholds{})
+	return openPipelineWith(engine, quality.Thresholds{}, false)
 }
 
 // openPipelineWith opens the pipeline with quality gates th (zero fields:
-// the defaults).
-func openPipelineWith(engine string, th quality.Thresholds) (*pipeline.Pipeline, error) {
+// the defaults) and, with small, the padded view for small faces as the
+// lane runs it.
+func openPipelineWith(engine string, th quality.Thresholds, small bool) (*pipeline.Pipeline, error) {
 	eng, err := embed.ParseEngine(engine)
 	if err != nil {
 		return nil, err
@@ -54,7 +55,7 @@ func openPipelineWith(engine string, th quality.Thresholds) (*pipeline.Pipeline,
 	if err != nil {
 		return nil, err
 	}
-	return pipeline.Open(set, pipeline.Options{Detect: detect.Options{Engine: eng}, Embed: embed.Options{Engine: eng}, Quality: th})
+	return pipeline.Open(set, pipeline.Options{Detect: detect.Options{Engine: eng}, Embed: embed.Options{Engine: eng}, Quality: th, SmallFaceView: small})
 }
 
 // indexGallery adapts a match index to what the evaluations need.

@@ -40,7 +40,7 @@ func (p *Pipeline) Analyze(img gocv.Mat) (vision.Analysis, error) {
 	chip := p.chips.get(ChipSide, ChipSide)
 	defer p.chips.put(chip)
 	for _, f := range faces {
-		if !p.opts.NoPaddedView && needsView(f, img.Cols(), img.Rows()) {
+		if !p.opts.NoPaddedView && needsView(f, img.Cols(), img.Rows(), p.opts.SmallFaceView) {
 			t := time.Now()
 			g, ok, err := p.redetect(img, f)
 			if err != nil {

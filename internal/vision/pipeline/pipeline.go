@@ -40,6 +40,11 @@ type Options struct {
 	// NoPaddedView turns off the re-detection of large and border faces
 	// in a padded view (see needsView); for comparisons only.
 	NoPaddedView bool
+	// SmallFaceView also re-detects faces with the eyes 12–40 px apart in
+	// the padded view (see smallEyes): sharper keypoints for the small
+	// faces of a lane camera at a detector pass each. The lane and eval
+	// capture turn it on; the one-shot commands leave it off.
+	SmallFaceView bool
 }
 
 // Pipeline runs detect → quality → align → embed. It is safe for use by
@@ -170,42 +175,77 @@ const DominantRatio = 1.5
 // times larger than the next. A photo with no face, with several usable
 // faces none dominant, or whose faces all fail the quality check is
 // refused with an error wrapping ErrNoFace, ErrManyFaces or ErrLowQuality
-// that says why.
+// that says why. Only the chosen face is embedded.
 func (p *Pipeline) EnrollFile(path string) (vision.Embedding, error) {
-	fr, err := p.ProcessFile(path)
+	an, err := p.analyzeFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return enrolment(path, fr)
+	c, err := dominant(path, an)
+	if err != nil {
+		return nil, err
+	}
+	return p.embedOne(path, c)
 }
 
-func enrolment(path string, fr *Frame) (vision.Embedding, error) {
-	usable := fr.Usable() // best resolved first
+// dominant picks the enrolment face of an analysis (see EnrollFile).
+func dominant(path string, an vision.Analysis) (vision.Candidate, error) {
+	var usable []vision.Candidate // best resolved first, as Analyze sorts
+	for _, c := range an.Candidates {
+		if c.Quality.Usable() {
+			usable = append(usable, c)
+		}
+	}
 	switch {
-	case len(fr.Faces) == 0:
-		return nil, fmt.Errorf("%s: %w", path, ErrNoFace)
+	case len(an.Candidates) == 0:
+		return vision.Candidate{}, fmt.Errorf("%s: %w", path, ErrNoFace)
 	case len(usable) == 0:
-		return nil, fmt.Errorf("%s: %w: %s", path, ErrLowQuality, fr.Faces[0].Quality.Reason)
+		return vision.Candidate{}, fmt.Errorf("%s: %w: %s", path, ErrLowQuality, an.Candidates[0].Quality.Reason)
 	case len(usable) > 1 && usable[0].Quality.EyeDistance < DominantRatio*usable[1].Quality.EyeDistance:
-		return nil, fmt.Errorf("%s: %w (%d usable faces, none dominant: eyes %.0f and %.0f px apart, want a ratio of %.1f)",
+		return vision.Candidate{}, fmt.Errorf("%s: %w (%d usable faces, none dominant: eyes %.0f and %.0f px apart, want a ratio of %.1f)",
 			path, ErrManyFaces, len(usable), usable[0].Quality.EyeDistance, usable[1].Quality.EyeDistance, DominantRatio)
 	}
-	return usable[0].Embedding, nil
+	return usable[0], nil
 }
 
 // ProbeFile returns the template of the best-resolved usable face in a
-// probe image, or an error wrapping ErrNoFace or ErrLowQuality.
+// probe image, or an error wrapping ErrNoFace or ErrLowQuality. Only that
+// face is embedded.
 func (p *Pipeline) ProbeFile(path string) (vision.Embedding, error) {
-	fr, err := p.ProcessFile(path)
+	an, err := p.analyzeFile(path)
 	if err != nil {
 		return nil, err
 	}
-	if len(fr.Faces) == 0 {
+	if len(an.Candidates) == 0 {
 		return nil, fmt.Errorf("%s: %w", path, ErrNoFace)
 	}
-	usable := fr.Usable()
-	if len(usable) == 0 {
-		return nil, fmt.Errorf("%s: %w: %s", path, ErrLowQuality, fr.Faces[0].Quality.Reason)
+	for _, c := range an.Candidates {
+		if c.Quality.Usable() {
+			return p.embedOne(path, c)
+		}
 	}
-	return usable[0].Embedding, nil
+	return nil, fmt.Errorf("%s: %w: %s", path, ErrLowQuality, an.Candidates[0].Quality.Reason)
+}
+
+// analyzeFile loads an image file safely and analyses it.
+func (p *Pipeline) analyzeFile(path string) (vision.Analysis, error) {
+	img, err := imageio.Load(path)
+	if err != nil {
+		return vision.Analysis{}, err
+	}
+	defer img.Close()
+	an, err := p.Analyze(img)
+	if err != nil {
+		return vision.Analysis{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return an, nil
+}
+
+// embedOne embeds one candidate's chip.
+func (p *Pipeline) embedOne(path string, c vision.Candidate) (vision.Embedding, error) {
+	embs, err := p.Embed([]vision.Chip{c.Chip})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return embs[0], nil
 }

@@ -317,6 +317,11 @@ func BenchmarkPipeline1080p3Faces(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/frame")
 		})
 	}
+	// the same frame with analysis only (detect, quality, align; no
+	// embedding), as the lane runs every frame: make bench's table lists
+	// it beside the full one
+	b.Run("analysis-only", benchAnalyze1080p(false))
+	b.Run("analysis-only-frame", benchAnalyze1080p(true))
 }
 
 // TestBoxPerEyeDistance keeps MinFaceFor honest: on every face the

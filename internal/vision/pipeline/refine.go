@@ -37,14 +37,17 @@ const (
 // smallEyes is the range of eye distances, px in the frame, of faces small
 // enough that the detector localises their keypoints coarsely (a face near
 // the resolution of the pass or tile that found it) yet large enough to
-// pass the quality gate: they are re-detected in the view too. On eval
-// capture's eyes24 variant (johns) this took the FNMR of usable probes
-// from 0.20 to the figure in docs/recognition.md.
+// pass the quality gate: with Options.SmallFaceView they are re-detected
+// in the view too. On eval capture's eyes24 variant (johns) this took the
+// FNMR of usable probes from 0.20 to 0.02; it costs a detector pass per
+// such face (ProbeFile on the pascal photos, crowds of small faces: 27 →
+// 113 ms), so it is for the lane, whose frames hold a few occupants.
 var smallEyes = [2]float32{12, 40}
 
 // needsView reports whether f, found in a w×h image, is re-detected in a
-// padded view: large in the detector's input, or near an edge.
-func needsView(f vision.Face, w, h int) bool {
+// padded view: large in the detector's input, or near an edge, or (with
+// small) a small face.
+func needsView(f vision.Face, w, h int, small bool) bool {
 	side := max(f.Box.W(), f.Box.H())
 	if side <= 0 {
 		return false
@@ -52,7 +55,7 @@ func needsView(f vision.Face, w, h int) bool {
 	if side*viewSide/float32(max(w, h)) > largeInInput {
 		return true
 	}
-	if e := f.EyeDistance(); e >= smallEyes[0] && e < smallEyes[1] {
+	if e := f.EyeDistance(); small && e >= smallEyes[0] && e < smallEyes[1] {
 		return true
 	}
 	m := borderMargin * side
