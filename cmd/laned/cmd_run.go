@@ -6,6 +6,7 @@ import (
 
 	"github.com/laned/laned/internal/config"
 	"github.com/laned/laned/internal/daemon"
+	"github.com/laned/laned/internal/daemon/booth"
 	"github.com/laned/laned/internal/vision/pipeline"
 )
 
@@ -26,7 +27,16 @@ func init() {
 				if err != nil {
 					return err
 				}
-				d, err := daemon.New(cfg, daemon.Deps{ModelID: pipeline.ModelID, Dim: pipeline.Dim, Version: Version(), Log: e.Log})
+				deps := daemon.Deps{ModelID: pipeline.ModelID, Dim: pipeline.Dim, Version: Version(), Log: e.Log}
+				if cfg.HasLane() {
+					drv, release, err := booth.Open(cfg, nil, e.Log)
+					if err != nil {
+						return err
+					}
+					defer release()
+					deps.Extra = append(deps.Extra, daemon.WithLane(cfg, drv, nil, e.Log))
+				}
+				d, err := daemon.New(cfg, deps)
 				if err != nil {
 					return err
 				}

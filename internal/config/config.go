@@ -12,6 +12,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/laned/laned/internal/camera"
+	"github.com/laned/laned/internal/lane"
+	"github.com/laned/laned/internal/sensor"
+	"github.com/laned/laned/internal/trigger"
 	"github.com/laned/laned/internal/uplink"
 )
 
@@ -33,6 +37,14 @@ type Config struct {
 	Vision   Vision        `yaml:"vision"`
 
 	Console Console `yaml:"console"` // technician console: console.go
+	// The lane (lane.go): cameras, presence sensors, video triggers, the
+	// transaction engine, recorded inputs, metrics.
+	Cameras  []camera.Config  `yaml:"cameras"`
+	Sensors  sensor.Config    `yaml:"sensors"`
+	Triggers []trigger.Config `yaml:"triggers"`
+	Engine   lane.Config      `yaml:"transactions"`
+	Replay   Replay           `yaml:"replay"`
+	Metrics  Metrics          `yaml:"metrics"`
 }
 
 // DefaultStateDir is where laned keeps its files.
@@ -121,7 +133,7 @@ func (c Config) WithDefaults() Config {
 	c.LocalAPI = c.LocalAPI.WithDefaults()
 	c.Vision = c.Vision.WithDefaults()
 	c.Console = c.Console.WithDefaults(c.LocalAPI.Socket)
-	return c
+	return c.laneDefaults()
 }
 
 var reName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -147,6 +159,8 @@ func (c Config) Validate() error {
 		c.LocalAPI.Validate(),
 		c.Vision.Validate(),
 		c.Console.Validate(),
+		c.laneValidate(),
+		c.Metrics.Validate(),
 	} {
 		if err != nil {
 			errs = append(errs, err)

@@ -1,7 +1,8 @@
 // Package summary defines the JSON payloads laned sends to the central
-// office, version 1: the transaction summary (one per vehicle), the lane
-// status (retained online/offline), the periodic health report and fault
-// and audit events.
+// office: the transaction summary (one per vehicle, schema version 2; the
+// decoder still reads version 1, see transaction.go), the lane status
+// (retained online/offline), the periodic health report and fault and audit
+// events (version 1).
 //
 // Each kind has a JSON Schema (draft 2020-12) in schema/*.schema.json,
 // embedded in the binary (Schemas, ValidateJSON) and documented in
@@ -9,7 +10,8 @@
 // a version it does not know must not guess.
 //
 // Privacy by construction: a summary carries ids, times, the per-occupant
-// decision, subject id and score when matched, quality, gallery version,
+// decision, subject id and score when matched, score and top candidates
+// when a candidate, attempt counts, quality, gallery version,
 // model id and latencies, never an image, crop or template. The schemas
 // forbid additional properties and the decoder rejects unknown fields, so a
 // template cannot be smuggled in a new field. The schemas are enforced, not

@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// SchemaVersion is the version of every payload defined here.
+// SchemaVersion is the version of the status, health and event payloads,
+// and the first version of the transaction payload (see
+// TransactionSchemaVersion and VersionOf).
 const SchemaVersion = 1
 
 // MaxSize bounds an encoded payload (bytes). Decode refuses larger input.
@@ -34,6 +36,9 @@ const (
 	Match         Decision = "match"
 	NoMatch       Decision = "no_match"
 	NoUsableImage Decision = "no_usable_image"
+	// Candidate (transaction schema 2) is a score between the unknown and
+	// the match thresholds: not an identity, a lead for a human.
+	Candidate Decision = "candidate"
 )
 
 // Reason says why no usable image was found for an occupant.
@@ -75,6 +80,10 @@ type Transaction struct {
 	ModelID        string     `json:"model_id"`
 	Occupants      []Occupant `json:"occupants"`
 	Latency        Latency    `json:"latency_ms"`
+	// Schema 2 (transaction.go).
+	Trigger string  `json:"trigger,omitempty"`
+	End     End     `json:"end,omitempty"`
+	Faults  []Fault `json:"faults,omitempty"`
 }
 
 // Occupant is the decision for one face position in the vehicle.
@@ -86,6 +95,9 @@ type Occupant struct {
 	SubjectID string   `json:"subject_id,omitempty"` // match only
 	Score     *float64 `json:"score,omitempty"`      // match; best score for no_match
 	Quality   *float64 `json:"quality,omitempty"`    // 0..1, of the image used
+	// Schema 2 (transaction.go).
+	Candidates []Scored  `json:"candidates,omitempty"`
+	Attempts   *Attempts `json:"attempts,omitempty"`
 }
 
 // Latency is per-stage processing time in milliseconds.
@@ -218,8 +230,8 @@ func (e *errs) num(field string, v, lo, hi float64) {
 }
 
 func (e *errs) header(h Header, want Kind, stamped bool) {
-	if h.SchemaVersion != SchemaVersion {
-		e.add("schema_version", "%d, want %d", h.SchemaVersion, SchemaVersion)
+	if !knownVersion(want, h.SchemaVersion) {
+		e.add("schema_version", "%d, want %s", h.SchemaVersion, versionsOf(want))
 	}
 	if h.Kind != want {
 		e.add("kind", "%q, want %q", h.Kind, want)
@@ -296,13 +308,17 @@ func (t *Transaction) Validate(stamped bool) error {
 			if o.SubjectID != "" || o.Score != nil {
 				e.add(f+"decision", "no_usable_image allows no subject_id or score")
 			}
+		case Candidate:
+			validateCandidate(&e, f, o)
 		default:
 			e.add(f+"decision", "unknown %q", clip(string(o.Decision)))
 		}
 		if o.SubjectID != "" {
 			e.match(f+"subject_id", o.SubjectID, reID)
 		}
+		validateOccupantV2(&e, f, t.SchemaVersion, o)
 	}
+	validateTransactionV2(&e, t)
 	l := t.Latency
 	for _, v := range []struct {
 		n string

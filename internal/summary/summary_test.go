@@ -97,7 +97,7 @@ func TestNoTemplateSmuggling(t *testing.T) {
 		"reason on match":     strings.Replace(string(b), `"decision":"match"`, `"decision":"match","reason":"blurred"`, 1),
 		"score on unusable":   strings.Replace(string(b), `"reason":"occluded"`, `"reason":"occluded","score":0.5`, 1),
 		"unknown decision":    strings.Replace(string(b), `"decision":"match"`, `"decision":"maybe"`, 1),
-		"wrong version":       strings.Replace(string(b), `"schema_version":1`, `"schema_version":2`, 1),
+		"wrong version":       strings.Replace(string(b), `"schema_version":1`, `"schema_version":3`, 1),
 		"missing message_id":  strings.Replace(string(b), `"message_id":"`+testID+`",`, ``, 1),
 		"duplicated trailing": string(b) + `{}`,
 	}
