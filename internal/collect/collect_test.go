@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -169,7 +170,10 @@ func TestBadInput(t *testing.T) {
 	now := time.Now().UTC()
 	good, goodID := stamped(t, "north", "L1", 1, now)
 	extra := strings.Replace(string(good), `"site"`, `"template":"AAAA","site"`, 1)
-	badVersion := strings.Replace(string(good), `"schema_version":1`, `"schema_version":2`, 1)
+	badVersion := regexp.MustCompile(`"schema_version":[0-9]+`).ReplaceAllString(string(good), `"schema_version":99`)
+	if badVersion == string(good) {
+		t.Fatal("no schema_version in the good payload")
+	}
 	old, _ := stamped(t, "north", "L1", 2, now.Add(-40*24*time.Hour))
 	other, _ := stamped(t, "north", "L9", 1, now)
 	huge := append([]byte(`{"kind":"transaction","pad":"`), append([]byte(strings.Repeat("x", 40<<10)), `"}`...)...)
