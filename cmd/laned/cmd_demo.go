@@ -129,6 +129,8 @@ health:
 localapi:
   socket: %[5]s
   group: "-"
+console:
+  socket_group: "-"
 cameras:
   - {name: front, replay: %[6]s, fps: %[7]d, real_time: true}
 replay:

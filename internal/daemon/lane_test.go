@@ -165,6 +165,7 @@ func startLane(t testing.TB, dir, url string, s *passgen.Scenario, vanish map[st
 		cfg.Gallery.Key.File = filepath.Join(dir, "store.key")
 		cfg.Gallery.Trust = []string{filepath.Join(dir, "sign.key.pub")}
 		cfg.LocalAPI.Socket, cfg.LocalAPI.Group = filepath.Join(dir, "run", "laned.sock"), "-"
+		cfg.Console.SocketGroup = "-" // no laned-console group on a build machine
 		cfg.Health.Interval, cfg.Health.Thermal = time.Second, "none"
 		return startLaneWith(t, cfg, dir, s, vanish, corrupt)
 	}
