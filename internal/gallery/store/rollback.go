@@ -21,8 +21,9 @@ import (
 // cannot be forged without the key). Deleting gallery.db or restoring an
 // old copy of it therefore neither re-opens the door to older bundles nor
 // brings an older gallery back into service; a subject count edited in
-// gallery.db is caught. (Deleting both files needs a monotonic counter
-// the attacker cannot reset: a TPM NV counter, not implemented yet.)
+// gallery.db is caught. Limit: deleting both files resets the record;
+// only a monotonic counter the attacker cannot reset (a TPM NV counter,
+// issue 14 item 4, open) would catch that.
 
 // RollbackSuffix names the default anti-rollback record beside the store.
 const RollbackSuffix = ".rollback"
